@@ -1,0 +1,1 @@
+"""mallforum: the GraphQL community backend of an online mall."""

@@ -1,0 +1,108 @@
+"""The ASGI application: GraphQL over HTTP and WebSocket, the console, health and readiness."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from mallforum import database
+from mallforum.auth import AuthMiddleware, Principal
+from mallforum.context import Context
+from mallforum.redis_store import RedisStore
+from mallforum.settings import Settings, get_settings
+from moderation import Pipeline
+from resolvers.loaders import Loaders
+from resolvers.members import provision_member
+from schema.schema import build_schema
+
+log = logging.getLogger(__name__)
+
+PUBLIC_CACHE = "public, max-age=30"
+NO_STORE = "private, no-store"
+
+
+class GraphQLView(GraphQL):
+    """Strawberry's ASGI view with the request context this service resolves against."""
+
+    def __init__(self, settings: Settings, state: dict, **kwargs) -> None:
+        super().__init__(build_schema(mask_errors=settings.env != "development"), **kwargs)
+        self.settings = settings
+        self.state = state
+
+    async def get_context(self, request: Request | WebSocket, response: Response) -> Context:
+        principal: Principal | None = request.scope.get("state", {}).get("principal")
+        viewer = await provision_member(principal) if principal else None
+        request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        if isinstance(request, Request):
+            cacheable = request.method == "GET" and principal is None
+            response.headers["Cache-Control"] = PUBLIC_CACHE if cacheable else NO_STORE
+            response.headers["X-Request-ID"] = request_id
+        return Context(
+            settings=self.settings,
+            redis=self.state["redis"],
+            principal=principal,
+            viewer=viewer,
+            loaders=Loaders(viewer.pk if viewer else None),
+            moderation=self.state["moderation"],
+            request=request,
+            response=response,
+            request_id=request_id,
+        )
+
+    def create_response(self, response_data, sub_response):  # type: ignore[override]
+        # An answer with errors is never cached: the next reader should try again.
+        if isinstance(response_data, dict) and response_data.get("errors"):
+            sub_response.headers["Cache-Control"] = NO_STORE
+        return super().create_response(response_data, sub_response)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or get_settings()
+    settings.check()
+    state: dict = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await database.open_database(settings)
+        state["redis"] = RedisStore.from_settings(settings)
+        state["moderation"] = Pipeline()
+        try:
+            yield
+        finally:
+            await state["redis"].close()
+            await database.close_database()
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    async def readyz(request: Request) -> Response:
+        failing = []
+        if not await database.database_answers():
+            failing.append("database")
+        if not await state["redis"].answers():
+            failing.append("redis")
+        if failing:
+            return JSONResponse({"ready": False, "failing": failing}, status_code=503)
+        return JSONResponse({"ready": True, "failing": []})
+
+    view = GraphQLView(settings, state)
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(AuthMiddleware, settings=settings)],
+        lifespan=lifespan,
+    )

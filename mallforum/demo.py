@@ -1,0 +1,95 @@
+"""A small demo community, written through the same resolvers the API uses."""
+
+from __future__ import annotations
+
+from mallforum.auth import Principal
+from mallforum.context import Context
+from mallforum.redis_store import RedisStore
+from mallforum.settings import Settings
+from models import Board, BoardKind, TopicKind
+from moderation import Pipeline
+from resolvers import boards, comments, likes, members, topics
+from resolvers.loaders import Loaders
+
+BOARDS = [
+    ("beauty", "美妆护肤", "Skin care, make-up and what worked for you.", BoardKind.PRODUCT, 0),
+    ("digital", "数码家电", "Phones, headphones and kitchen gadgets.", BoardKind.PRODUCT, 0),
+    ("outfits", "穿搭分享", "Show your outfit of the day.", BoardKind.INTEREST, 0),
+    ("vip-lounge", "会员专区", "For members of level 3 and up.", BoardKind.PRIVILEGE, 3),
+]
+MEMBERS = [
+    ("demo-alice", "小艾"),
+    ("demo-bob", "阿博"),
+    ("demo-chen", "陈晨"),
+    ("demo-dan", "丹丹"),
+]
+TOPICS = [
+    (
+        "beauty",
+        "这款精华真的温和吗？",
+        "敏感肌用了**两周**，没有泛红。",
+        ["精华", "敏感肌"],
+        ["SKU-SERUM-01"],
+    ),
+    (
+        "beauty",
+        "防晒霜横评",
+        "| 品牌 | 质地 |\n|---|---|\n| A | 清爽 |\n| B | 滋润 |",
+        ["防晒"],
+        ["SKU-SUN-02", "SKU-SUN-03"],
+    ),
+    ("digital", "降噪耳机开箱", "地铁里基本听不到报站了。", ["耳机"], ["SKU-ANC-100"]),
+    ("digital", "Air fryer recipes?", "Share what you cook in yours.", ["厨房"], ["SKU-FRY-7"]),
+    ("outfits", "秋季通勤穿搭", "风衣 + 乐福鞋，舒服又好看。", ["通勤", "秋季"], []),
+]
+COMMENTS = ["同款！", "谢谢分享 👍", "请问在哪个店买的？", "Mine arrived yesterday, agree."]
+
+
+def _context(settings: Settings, redis: RedisStore, principal: Principal, member) -> Context:
+    return Context(
+        settings=settings,
+        redis=redis,
+        principal=principal,
+        viewer=member,
+        loaders=Loaders(member.pk if member else None),
+        moderation=Pipeline(),
+    )
+
+
+async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
+    """Fill an empty database with boards, members, topics, comments and likes.
+
+    Returns False, and writes nothing, when the database already has boards.
+    """
+    if await Board.exists():
+        return False
+    admin = Principal("demo-admin", "社区管理员", None, frozenset({"admin"}))
+    admin_ctx = _context(settings, redis, admin, await members.provision_member(admin))
+    board_ids = {}
+    for slug, name, description, kind, level in BOARDS:
+        board = await boards.create_board(admin_ctx, slug, name, description, kind, level, level)
+        board_ids[slug] = board.pk
+    people = []
+    for sub, nickname in MEMBERS:
+        principal = Principal(sub, nickname, None, frozenset())
+        member = await members.provision_member(principal)
+        people.append(lambda m=member, p=principal: _context(settings, redis, p, m))
+    from mallforum.ids import encode_id
+
+    for n, (slug, title, body, tags, skus) in enumerate(TOPICS):
+        author = people[n % len(people)]
+        topic = await topics.create_topic(
+            author(),
+            encode_id("Board", board_ids[slug]),
+            TopicKind.DISCUSSION,
+            topics.TopicInput(title=title, body=body, tags=tags, product_skus=skus),
+            has_poll=False,
+        )
+        topic_gid = encode_id("Topic", topic.pk)
+        for k, text in enumerate(COMMENTS[: 1 + n % len(COMMENTS)]):
+            await comments.create_comment(
+                people[(n + k + 1) % len(people)](), topic_gid, text, None
+            )
+        for liker in people[: 1 + (n * 3) % len(people)]:
+            await likes.set_like(liker(), topic_gid, True)
+    return True

@@ -1,0 +1,71 @@
+"""Redis: counters, rate windows and sketches. Fast and rebuildable; PostgreSQL is the truth.
+
+With no `MALLFORUM_REDIS_URL`, an in-process stand-in (fakeredis) serves, so the service
+runs with nothing installed. Every key is named here, under one prefix, with the part that
+multi-key commands share in a `{hash tag}` so the names are Redis Cluster safe.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from mallforum.settings import Settings
+
+log = logging.getLogger(__name__)
+
+VIEW_WINDOW_SECONDS = 26 * 3600
+
+
+class RedisKeys:
+    """The key schema (listed in the README)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def topic_viewer(self, topic_id: int, viewer: str, day: date) -> str:
+        """Set while `viewer` has been counted as a viewer of the topic on `day`."""
+        return f"{self.prefix}:view:{{t{topic_id}}}:{day.isoformat()}:{viewer}"
+
+
+class RedisStore:
+    def __init__(self, client: redis.Redis, prefix: str) -> None:
+        self.client = client
+        self.keys = RedisKeys(prefix)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RedisStore:
+        if settings.redis_url:
+            client = redis.Redis.from_url(
+                settings.redis_url, socket_connect_timeout=2, socket_timeout=2
+            )
+        else:
+            import fakeredis
+
+            client = fakeredis.FakeAsyncRedis()
+        return cls(client, settings.redis_prefix)
+
+    async def answers(self) -> bool:
+        try:
+            return bool(await self.client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def first_view_today(self, topic_id: int, viewer: str, day: date) -> bool:
+        """True the first time `viewer` views the topic on `day` (then the view counts).
+
+        When Redis does not answer the view is not counted: a view count may be low, never
+        an error for the reader.
+        """
+        key = self.keys.topic_viewer(topic_id, viewer, day)
+        try:
+            return bool(await self.client.set(key, 1, nx=True, ex=VIEW_WINDOW_SECONDS))
+        except (RedisError, OSError) as error:
+            log.warning("view of topic %s not counted: Redis did not answer (%s)", topic_id, error)
+            return False
+
+    async def close(self) -> None:
+        await self.client.aclose()

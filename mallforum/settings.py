@@ -1,0 +1,81 @@
+"""Configuration from `MALLFORUM_*` environment variables (see the README's table)."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+log = logging.getLogger(__name__)
+
+DEVELOPMENT_JWT_SECRET = "mallforum-development-secret-do-not-use-in-production"
+EMBEDDED_DATA_DIR = Path(".mallforum")
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; names match `../shared/api/README.md`."""
+
+    model_config = SettingsConfigDict(env_prefix="MALLFORUM_", extra="ignore")
+
+    env: str = "development"
+    database_url: str | None = None
+    redis_url: str | None = None
+    redis_prefix: str = Field("mf", description="Prefix of every Redis key this service writes.")
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    webhook_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    data_dir: Path = EMBEDDED_DATA_DIR
+    db_pool_size: int = 10
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def uses_embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite://{(self.data_dir / 'mallforum.sqlite3').resolve()}"
+
+    @property
+    def effective_jwt_secret(self) -> str:
+        return self.jwt_secret or DEVELOPMENT_JWT_SECRET
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def check(self) -> None:
+        """Refuse what production must not run with; warn about development defaults."""
+        if self.is_production:
+            missing = []
+            if not self.jwt_secret and not self.jwt_public_key:
+                missing.append("MALLFORUM_JWT_SECRET (or MALLFORUM_JWT_PUBLIC_KEY)")
+            if self.jwt_secret == DEVELOPMENT_JWT_SECRET:
+                missing.append("a MALLFORUM_JWT_SECRET other than the development one")
+            if self.uses_embedded_database:
+                missing.append("MALLFORUM_DATABASE_URL")
+            if self.uses_embedded_redis:
+                missing.append("MALLFORUM_REDIS_URL")
+            if missing:
+                raise RuntimeError("MALLFORUM_ENV=production needs " + ", ".join(missing))
+        elif not self.jwt_secret and not self.jwt_public_key:
+            log.warning("MALLFORUM_JWT_SECRET is not set: using the development secret")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

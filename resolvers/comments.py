@@ -1,0 +1,125 @@
+"""Comments: a topic's comments (oldest first), each with its flat thread of replies."""
+
+from __future__ import annotations
+
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from mallforum.clock import now
+from mallforum.context import Context
+from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.ids import decode_id
+from mallforum.rendering import render_markdown
+from models import Comment, ContentStatus
+from resolvers.moderation import screen
+from resolvers.pagination import Page, SortKey, keyset_rows, page_size
+from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
+
+COMMENT_MAX = 5_000
+OLDEST_FIRST = SortKey("oldest", ("id",), descending=False)
+
+
+def can_view_comment(ctx: Context, comment: Comment) -> bool:
+    if comment.status == ContentStatus.PUBLISHED or ctx.is_moderator:
+        return True
+    own = ctx.viewer is not None and comment.author_id == ctx.viewer.pk
+    return own and comment.status == ContentStatus.PENDING_REVIEW
+
+
+async def visible_comment(ctx: Context, comment_id: int) -> Comment | None:
+    comment = await ctx.loaders.comment_by_id.load(comment_id)
+    if comment is None or not can_view_comment(ctx, comment):
+        return None
+    return comment if await visible_topic(ctx, comment.topic_id) is not None else None
+
+
+async def _page(ctx: Context, queryset, first: int | None, after: str | None) -> Page[Comment]:
+    rows, has_next = await keyset_rows(queryset, OLDEST_FIRST, page_size(first), after)
+    ctx.loaders.prime_many(ctx.loaders.comment_by_id, [row for _, row in rows])
+    return Page(rows, has_next, after is not None, queryset.count)
+
+
+async def topic_comments(
+    ctx: Context, topic_id: int, first: int | None, after: str | None
+) -> Page[Comment]:
+    """Top-level comments; a removed one stays as a placeholder while its thread has replies."""
+    queryset = Comment.filter(topic_id=topic_id, root_id=None).filter(
+        Q(status=ContentStatus.PUBLISHED)
+        | Q(status__in=[ContentStatus.DELETED, ContentStatus.HIDDEN], reply_count__gt=0)
+    )
+    return await _page(ctx, queryset, first, after)
+
+
+async def comment_replies(
+    ctx: Context, root_id: int, first: int | None, after: str | None
+) -> Page[Comment]:
+    queryset = Comment.filter(root_id=root_id, status=ContentStatus.PUBLISHED)
+    return await _page(ctx, queryset, first, after)
+
+
+async def create_comment(
+    ctx: Context, topic_gid: str, body: str, parent_gid: str | None
+) -> Comment:
+    member = ctx.require_active_member()
+    problems = Problems()
+    body = body.strip()
+    if not 1 <= len(body) <= COMMENT_MAX:
+        problems.invalid(f"A comment is 1 to {COMMENT_MAX} characters.", "input", "body")
+    problems.raise_any()
+    topic_id = decode_id(topic_gid, "Topic", field=["input", "topicId"])
+    topic = await visible_topic(ctx, topic_id)
+    if topic is None or topic.status != ContentStatus.PUBLISHED:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No topic has that id.", ["input", "topicId"])
+    if topic.is_locked and not ctx.is_moderator:
+        raise UserFailure.of(ErrorCode.LOCKED, "This topic is locked: no new comments.")
+    await postable_board(ctx, member, topic.board_id)
+    parent = None
+    if parent_gid is not None:
+        parent = await visible_comment(ctx, decode_id(parent_gid, "Comment"))
+        if parent is None or parent.topic_id != topic.pk or parent.status != "PUBLISHED":
+            raise UserFailure.of(
+                ErrorCode.NOT_FOUND, "No comment of this topic has that id.", ["input", "parentId"]
+            )
+    screened = await screen(ctx, "comment", member, {"body": body})
+    async with in_transaction():
+        locked = await lock_topic(topic.pk)  # first, so concurrent comments queue here
+        comment = await Comment.create(
+            topic_id=topic.pk,
+            author_id=member.pk,
+            parent_id=parent.pk if parent else None,
+            root_id=(parent.root_id or parent.pk) if parent else None,
+            status=screened.status,
+            body=screened.texts["body"],
+            body_html=render_markdown(screened.texts["body"]),
+            created_at=now(),
+        )
+        if screened.status == ContentStatus.PUBLISHED:
+            await _count(locked, comment, +1)
+    return comment
+
+
+async def _count(topic, comment: Comment, delta: int) -> None:
+    """Add a published comment to (or take it from) its locked topic's and thread's counts."""
+    topic.comment_count += delta
+    if delta > 0:
+        topic.last_activity_at = comment.created_at
+    await save_counters(topic)
+    if comment.root_id is not None:
+        await Comment.filter(id=comment.root_id).update(reply_count=F("reply_count") + delta)
+
+
+async def delete_comment(ctx: Context, comment_gid: str) -> str:
+    member = ctx.require_active_member()
+    found = await visible_comment(ctx, decode_id(comment_gid, "Comment", field=["id"]))
+    if found is None or found.status == ContentStatus.DELETED:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No comment has that id.", ["id"])
+    if found.author_id != member.pk and not ctx.is_moderator:
+        raise UserFailure.of(ErrorCode.FORBIDDEN, "Only its author or a moderator may do that.")
+    async with in_transaction():
+        topic = await lock_topic(found.topic_id)
+        comment = await Comment.select_for_update().get(id=found.pk)
+        was_published = comment.status == ContentStatus.PUBLISHED
+        await Comment.filter(id=comment.pk).update(status=ContentStatus.DELETED)
+        if was_published:
+            await _count(topic, comment, -1)
+    return comment_gid

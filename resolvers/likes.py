@@ -1,0 +1,53 @@
+"""Likes: one per member and topic or comment, so double clicks and retries count once."""
+
+from __future__ import annotations
+
+from tortoise.transactions import in_transaction
+
+from mallforum.context import Context
+from mallforum.errors import ErrorCode, UserFailure
+from mallforum.ids import parse_id
+from models import Comment, ContentStatus, Like, LikeSubject, Topic
+from resolvers.comments import visible_comment
+from resolvers.topics import lock_topic, save_counters, visible_topic
+
+
+async def _likeable(ctx: Context, global_id: str) -> tuple[LikeSubject, int]:
+    parsed = parse_id(global_id)
+    subject = None
+    if parsed and parsed[0] == "Topic":
+        subject = await visible_topic(ctx, parsed[1])
+    elif parsed and parsed[0] == "Comment":
+        subject = await visible_comment(ctx, parsed[1])
+    if subject is None or subject.status != ContentStatus.PUBLISHED:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No topic or comment has that id.", ["id"])
+    return LikeSubject(parsed[0].upper()), subject.pk
+
+
+async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment:
+    """Like or unlike; the subject comes back with its new likeCount.
+
+    The subject's row is locked first, so every like of one subject is counted in turn
+    and `likeCount` always equals the number of like rows.
+    """
+    member = ctx.require_active_member()
+    kind, subject_id = await _likeable(ctx, global_id)
+    async with in_transaction():
+        if kind == LikeSubject.TOPIC:
+            subject: Topic | Comment = await lock_topic(subject_id)
+        else:
+            subject = await Comment.select_for_update().get(id=subject_id)
+        mine = Like.filter(member_id=member.pk, subject_kind=kind, subject_id=subject_id)
+        if liked and not await mine.exists():
+            await Like.create(member_id=member.pk, subject_kind=kind, subject_id=subject_id)
+            subject.like_count += 1
+        elif not liked and await mine.delete():
+            subject.like_count -= 1
+        else:
+            return subject
+        if isinstance(subject, Topic):
+            await save_counters(subject)
+        else:
+            await Comment.filter(id=subject.pk).update(like_count=subject.like_count)
+    ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked)
+    return subject

@@ -1,0 +1,91 @@
+"""Members: provisioning from the mall's token, and what a member may see of another."""
+
+from __future__ import annotations
+
+import contextlib
+
+from tortoise.exceptions import IntegrityError
+
+from mallforum.auth import Principal
+from mallforum.clock import now
+from mallforum.context import Context
+from mallforum.errors import ErrorCode, Problems, UserFailure
+from models import Member, MemberRole, Purchase
+
+NICKNAME_MAX = 64
+
+
+def _role_of(principal: Principal) -> MemberRole:
+    if principal.is_admin:
+        return MemberRole.ADMIN
+    if principal.is_moderator:
+        return MemberRole.MODERATOR
+    return MemberRole.MEMBER
+
+
+def _nickname_of(principal: Principal) -> str:
+    nickname = (principal.nickname or "").strip()[:NICKNAME_MAX]
+    return nickname or f"用户{principal.sub[-6:]}"
+
+
+async def provision_member(principal: Principal) -> Member | None:
+    """The Member of a token's `sub`, created on its first request; None for service tokens.
+
+    Later tokens update nickname, avatar and the role shown on the member.
+    """
+    if principal.is_service:
+        return None
+    nickname, avatar, role = _nickname_of(principal), principal.avatar, _role_of(principal)
+    member = await Member.get_or_none(mall_user_id=principal.sub)
+    if member is None:
+        try:
+            return await Member.create(
+                mall_user_id=principal.sub, nickname=nickname, avatar_url=avatar, role=role
+            )
+        except IntegrityError:  # a concurrent first request created it
+            member = await Member.get(mall_user_id=principal.sub)
+    changes = {}
+    if principal.nickname and member.nickname != nickname:
+        changes["nickname"] = nickname
+    if principal.avatar and member.avatar_url != avatar:
+        changes["avatar_url"] = avatar
+    if member.role != role:
+        changes["role"] = role
+    if changes:
+        await Member.filter(id=member.pk).update(**changes)
+        for name, value in changes.items():
+            setattr(member, name, value)
+    return member
+
+
+async def record_purchase(
+    ctx: Context, mall_user_id: str, sku: str, order_id: str, purchased_at
+) -> bool:
+    """The mall reports a purchase; reporting the same order line twice records it once."""
+    ctx.require_service()
+    problems = Problems()
+    mall_user_id, sku, order_id = mall_user_id.strip(), sku.strip(), order_id.strip()
+    if not 1 <= len(mall_user_id) <= 128:
+        problems.invalid("mallUserId must be 1 to 128 characters.", "input", "mallUserId")
+    if not 1 <= len(sku) <= 64:
+        problems.invalid("sku must be 1 to 64 characters.", "input", "sku")
+    if not 1 <= len(order_id) <= 128:
+        problems.invalid("orderId must be 1 to 128 characters.", "input", "orderId")
+    if purchased_at is not None and purchased_at > now():
+        problems.invalid("purchasedAt cannot be in the future.", "input", "purchasedAt")
+    problems.raise_any()
+    with contextlib.suppress(IntegrityError):  # the same line reported twice at once
+        await Purchase.get_or_create(
+            mall_user_id=mall_user_id,
+            sku=sku,
+            order_id=order_id,
+            defaults={"purchased_at": purchased_at or now()},
+        )
+    return True
+
+
+async def member_by_id(ctx: Context, member_id: int) -> Member:
+    member = await ctx.loaders.member_by_id.load(member_id)
+    if member is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.")
+    return member

@@ -1,0 +1,364 @@
+"""Topics: writing them, who may see them, and the feeds they are listed in.
+
+HOT order is `log10(max(1, likes + 2 × comments)) + (createdAt − 2024-01-01) / 45000 s`:
+every 12.5 hours of age weighs as much as ten times the engagement. The score only changes
+when a topic's own likes or comments do, so it is stored, indexed and paged by keyset.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from mallforum.clock import now
+from mallforum.context import Context
+from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.ids import decode_id
+from mallforum.rendering import render_markdown
+from models import Board, BoardKind, ContentStatus, Member, Topic, TopicKind, TopicListing
+from resolvers.moderation import screen
+from resolvers.pagination import Page, SortKey, keyset_rows, page_size
+
+TITLE_MAX, BODY_MAX = 120, 20_000
+TAGS_MAX, TAG_LENGTH_MAX = 10, 24
+SKUS_MAX, SKU_LENGTH_MAX = 20, 64
+IMAGES_MAX, URL_LENGTH_MAX = 9, 1024
+HOT_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+HOT_SECONDS_PER_DECADE = 45_000
+TOP_KEY_FACTOR = 10**12
+
+SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
+URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+class TopicSort(StrEnum):
+    LATEST = "LATEST"
+    ACTIVE = "ACTIVE"
+    HOT = "HOT"
+    TOP = "TOP"
+
+
+TOPIC_SORTS = {
+    TopicSort.LATEST: SortKey("latest", ("topic_id",)),
+    TopicSort.ACTIVE: SortKey("active", ("last_activity_at", "topic_id")),
+    TopicSort.HOT: SortKey("hot", ("hot_score", "topic_id")),
+    TopicSort.TOP: SortKey("top", ("top_key",)),
+}
+
+
+def hot_score(likes: int, comments: int, created_at: datetime) -> float:
+    age = (created_at - HOT_EPOCH).total_seconds() / HOT_SECONDS_PER_DECADE
+    return math.log10(max(1, likes + 2 * comments)) + age
+
+
+def top_key(likes: int, topic_id: int) -> int:
+    """Most liked first, newest first among equals: one unique, indexed column."""
+    return likes * TOP_KEY_FACTOR + topic_id
+
+
+# ---------------------------------------------------------------- feeds
+
+
+def board_facet(board_id: int, tag: str | None = None) -> str:
+    return f"board:{board_id}" if tag is None else f"board:{board_id}:tag:{normalize_tag(tag)}"
+
+
+def sku_facet(sku: str) -> str:
+    return f"sku:{sku.strip()}"
+
+
+def member_facet(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def facets_of(topic: Topic) -> list[str]:
+    """Every feed a published topic appears in."""
+    return [
+        board_facet(topic.board_id),
+        member_facet(topic.author_id),
+        *(board_facet(topic.board_id, tag) for tag in topic.tags),
+        *(sku_facet(sku) for sku in topic.product_skus),
+    ]
+
+
+async def publish_listings(topic: Topic, board: Board) -> None:
+    await TopicListing.bulk_create(
+        [
+            TopicListing(
+                topic_id=topic.pk,
+                facet=facet,
+                min_level=board.min_level_to_view,
+                hot_score=topic.hot_score,
+                top_key=top_key(topic.like_count, topic.pk),
+                last_activity_at=topic.last_activity_at,
+            )
+            for facet in dict.fromkeys(facets_of(topic))
+        ]
+    )
+
+
+async def withdraw_listings(topic_id: int) -> None:
+    await TopicListing.filter(topic_id=topic_id).delete()
+
+
+async def topic_page(
+    ctx: Context, facets: Sequence[str], sort: TopicSort, first: int | None, after: str | None
+) -> Page[Topic]:
+    """A page of published topics in the given feeds that the viewer's level may see."""
+    size, key = page_size(first), TOPIC_SORTS[sort]
+    listings = TopicListing.filter(facet__in=list(facets), min_level__lte=ctx.viewer_level)
+    rows, has_next = await keyset_rows(listings, key, size, after)
+    topics = {t.pk: t for t in await Topic.filter(id__in=[r.topic_id for _, r in rows])}
+    ctx.loaders.prime_many(ctx.loaders.topic_by_id, list(topics.values()))
+    return Page(
+        items=[(cursor, topics[r.topic_id]) for cursor, r in rows if r.topic_id in topics],
+        has_next_page=has_next,
+        has_previous_page=after is not None,
+        count=listings.count,
+    )
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def can_view_board(ctx: Context, board: Board) -> bool:
+    return board.min_level_to_view <= ctx.viewer_level
+
+
+def can_view_topic(ctx: Context, topic: Topic, board: Board) -> bool:
+    """Published topics of boards the viewer's level may see; held ones to their author."""
+    if not can_view_board(ctx, board):
+        return False
+    if topic.status == ContentStatus.PUBLISHED or ctx.is_moderator:
+        return True
+    own = ctx.viewer is not None and topic.author_id == ctx.viewer.pk
+    return own and topic.status == ContentStatus.PENDING_REVIEW
+
+
+async def visible_topic(ctx: Context, topic_id: int) -> Topic | None:
+    topic = await ctx.loaders.topic_by_id.load(topic_id)
+    if topic is None:
+        return None
+    board = await ctx.loaders.board_by_id.load(topic.board_id)
+    return topic if board is not None and can_view_topic(ctx, topic, board) else None
+
+
+async def view_topic(ctx: Context, topic_id: int) -> Topic | None:
+    """A topic as its page shows it; the first view per reader per day counts."""
+    topic = await visible_topic(ctx, topic_id)
+    if topic is None or topic.status != ContentStatus.PUBLISHED:
+        return topic
+    reader = f"m:{ctx.viewer.pk}" if ctx.viewer else ctx.anonymous_key
+    today = now().astimezone(ctx.settings.zone).date()
+    if await ctx.redis.first_view_today(topic.pk, reader, today):
+        await Topic.filter(id=topic.pk).update(view_count=F("view_count") + 1)
+        topic.view_count += 1
+    return topic
+
+
+# ---------------------------------------------------------------- input
+
+
+def normalize_tag(tag: str) -> str:
+    return tag.strip().lstrip("#＃").strip().casefold()
+
+
+@dataclass
+class TopicInput:
+    """The writable fields of a topic; None means 'leave as it is' on update."""
+
+    title: str | None = None
+    body: str | None = None
+    tags: list[str] | None = None
+    product_skus: list[str] | None = None
+    image_urls: list[str] | None = None
+
+
+def clean_topic_input(data: TopicInput, problems: Problems, *path: str) -> TopicInput:
+    """Trimmed, deduplicated and bounded fields; each violation is a problem naming its field."""
+    clean = TopicInput()
+    if data.title is not None:
+        clean.title = data.title.strip()
+        if not 1 <= len(clean.title) <= TITLE_MAX:
+            problems.invalid(f"The title must be 1 to {TITLE_MAX} characters.", *path, "title")
+    if data.body is not None:
+        clean.body = data.body.strip()
+        if not 1 <= len(clean.body) <= BODY_MAX:
+            problems.invalid(f"The body must be 1 to {BODY_MAX} characters.", *path, "body")
+    if data.tags is not None:
+        clean.tags = list(dict.fromkeys(t for t in map(normalize_tag, data.tags) if t))
+        if len(clean.tags) > TAGS_MAX:
+            problems.invalid(f"At most {TAGS_MAX} tags.", *path, "tags")
+        elif any(len(t) > TAG_LENGTH_MAX for t in clean.tags):
+            problems.invalid(f"A tag is at most {TAG_LENGTH_MAX} characters.", *path, "tags")
+    if data.product_skus is not None:
+        clean.product_skus = list(dict.fromkeys(s.strip() for s in data.product_skus))
+        if len(clean.product_skus) > SKUS_MAX:
+            problems.invalid(f"At most {SKUS_MAX} product SKUs.", *path, "productSkus")
+        elif not all(len(s) <= SKU_LENGTH_MAX and SKU_PATTERN.match(s) for s in clean.product_skus):
+            problems.invalid(
+                "A SKU is letters, digits, '.', '_' or '-', at most 64.", *path, "productSkus"
+            )
+    if data.image_urls is not None:
+        clean.image_urls = list(dict.fromkeys(u.strip() for u in data.image_urls))
+        if len(clean.image_urls) > IMAGES_MAX:
+            problems.invalid(f"At most {IMAGES_MAX} images.", *path, "imageUrls")
+        elif not all(len(u) <= URL_LENGTH_MAX and URL_PATTERN.match(u) for u in clean.image_urls):
+            problems.invalid("Image URLs must be http or https URLs.", *path, "imageUrls")
+    return clean
+
+
+# ---------------------------------------------------------------- writes
+
+
+async def postable_board(ctx: Context, member: Member, board_id: int, *field: str) -> Board:
+    """The board, if the member may post in it: NOT_FOUND, LEVEL_TOO_LOW or FORBIDDEN."""
+    board = await ctx.loaders.board_by_id.load(board_id)
+    if board is None or not can_view_board(ctx, board):
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No board has that id.", list(field) or None)
+    if board.kind == BoardKind.ANNOUNCEMENT and not ctx.is_moderator:
+        raise UserFailure.of(ErrorCode.FORBIDDEN, "Only moderators post announcements.")
+    if member.level < board.min_level_to_post and not ctx.is_moderator:
+        raise UserFailure.of(
+            ErrorCode.LEVEL_TOO_LOW,
+            f"Posting in {board.name} needs level {board.min_level_to_post}; "
+            f"you are level {member.level}.",
+        )
+    return board
+
+
+async def change_status(topic: Topic, status: ContentStatus) -> None:
+    """Set a locked topic's status, keeping its board's count and its feed rows in step."""
+    was_listed = topic.status == ContentStatus.PUBLISHED
+    is_listed = status == ContentStatus.PUBLISHED
+    topic.status = status
+    await Topic.filter(id=topic.pk).update(status=status)
+    if was_listed and not is_listed:
+        await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") - 1)
+        await withdraw_listings(topic.pk)
+    elif is_listed and not was_listed:
+        await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") + 1)
+        await publish_listings(topic, await Board.get(id=topic.board_id))
+
+
+async def lock_topic(topic_id: int) -> Topic:
+    """The topic's row, locked until the transaction ends: its counters change one at a time."""
+    return await Topic.select_for_update().get(id=topic_id)
+
+
+async def save_counters(topic: Topic) -> None:
+    """Store a locked topic's counters and the sort keys derived from them, everywhere."""
+    topic.hot_score = hot_score(topic.like_count, topic.comment_count, topic.created_at)
+    await Topic.filter(id=topic.pk).update(
+        like_count=topic.like_count,
+        comment_count=topic.comment_count,
+        hot_score=topic.hot_score,
+        last_activity_at=topic.last_activity_at,
+    )
+    await TopicListing.filter(topic_id=topic.pk).update(
+        hot_score=topic.hot_score,
+        top_key=top_key(topic.like_count, topic.pk),
+        last_activity_at=topic.last_activity_at,
+    )
+
+
+async def create_topic(
+    ctx: Context, board_gid: str, kind: TopicKind, data: TopicInput, has_poll: bool
+) -> Topic:
+    member = ctx.require_active_member()
+    problems = Problems()
+    clean = clean_topic_input(data, problems, "input")
+    if kind in (TopicKind.POLL, TopicKind.CONTEST_ENTRY) or has_poll:
+        problems.invalid(
+            "Polls and contest entries are created through their own operations.", "input", "kind"
+        )
+    if kind == TopicKind.ANNOUNCEMENT and not ctx.is_moderator:
+        problems.add(ErrorCode.FORBIDDEN, "Only moderators post announcements.", "input", "kind")
+    problems.raise_any()
+    board = await postable_board(
+        ctx, member, decode_id(board_gid, "Board", field=["input", "boardId"]), "input", "boardId"
+    )
+    assert clean.title is not None and clean.body is not None
+    screened = await screen(ctx, "topic", member, {"title": clean.title, "body": clean.body})
+    created = now()
+    async with in_transaction():
+        topic = await Topic.create(
+            board_id=board.pk,
+            author_id=member.pk,
+            kind=kind,
+            status=ContentStatus.PENDING_REVIEW,
+            title=screened.texts["title"],
+            body=screened.texts["body"],
+            body_html=render_markdown(screened.texts["body"]),
+            tags=clean.tags or [],
+            product_skus=clean.product_skus or [],
+            image_urls=clean.image_urls or [],
+            hot_score=hot_score(0, 0, created),
+            created_at=created,
+            last_activity_at=created,
+        )
+        await change_status(topic, screened.status)
+    return topic
+
+
+async def editable_topic(ctx: Context, topic_gid: str, *field: str) -> tuple[Member, Topic]:
+    """The locked topic, if the viewer is its author or a moderator; call inside a transaction."""
+    member = ctx.require_active_member()
+    topic_id = decode_id(topic_gid, "Topic", field=list(field) or None)
+    found = await visible_topic(ctx, topic_id)
+    if found is None or found.status == ContentStatus.DELETED:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No topic has that id.", list(field) or None)
+    if found.author_id != member.pk and not ctx.is_moderator:
+        raise UserFailure.of(ErrorCode.FORBIDDEN, "Only its author or a moderator may do that.")
+    return member, found
+
+
+async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
+    member, found = await editable_topic(ctx, topic_gid, "input", "id")
+    if found.is_locked and not ctx.is_moderator:
+        raise UserFailure.of(ErrorCode.LOCKED, "This topic is locked.")
+    problems = Problems()
+    clean = clean_topic_input(data, problems, "input")
+    problems.raise_any()
+    texts = {
+        name: value
+        for name, value in (("title", clean.title), ("body", clean.body))
+        if value is not None
+    }
+    screened = await screen(ctx, "topic", member, texts) if texts else None
+    async with in_transaction():
+        topic = await lock_topic(found.pk)
+        if screened:
+            for name, value in screened.texts.items():
+                setattr(topic, name, value)
+            topic.body_html = render_markdown(topic.body)
+        if clean.tags is not None:
+            topic.tags = clean.tags
+        if clean.product_skus is not None:
+            topic.product_skus = clean.product_skus
+        if clean.image_urls is not None:
+            topic.image_urls = clean.image_urls
+        await topic.save(
+            update_fields=["title", "body", "body_html", "tags", "product_skus", "image_urls"]
+        )
+        if topic.status == ContentStatus.PUBLISHED:
+            if screened and screened.status != ContentStatus.PUBLISHED:
+                await change_status(topic, screened.status)
+            else:  # list it under its new tags and SKUs
+                await withdraw_listings(topic.pk)
+                await publish_listings(topic, await Board.get(id=topic.board_id))
+    return topic
+
+
+async def delete_topic(ctx: Context, topic_gid: str) -> str:
+    _, found = await editable_topic(ctx, topic_gid, "id")
+    async with in_transaction():
+        await change_status(await lock_topic(found.pk), ContentStatus.DELETED)
+    return topic_gid

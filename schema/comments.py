@@ -1,0 +1,126 @@
+"""Comments (评论) and replies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+
+import models
+from mallforum.ids import encode_id
+from resolvers import comments as comment_resolvers
+from schema.common import (
+    Connection,
+    DeletePayload,
+    Info,
+    Node,
+    UserError,
+    connection,
+    context,
+    payload,
+)
+from schema.members import Member
+from schema.topics import ContentStatus, Topic
+
+
+@strawberry.type(description="A comment on a topic, or a reply in a comment's thread.")
+class Comment(Node):
+    status: ContentStatus  # type: ignore[valid-type]
+    like_count: int
+    created_at: datetime
+    model: strawberry.Private[models.Comment]
+
+    @classmethod
+    def of(cls, comment: models.Comment) -> Comment:
+        return cls(
+            id=strawberry.ID(encode_id("Comment", comment.pk)),
+            status=comment.status,
+            like_count=comment.like_count,
+            created_at=comment.created_at,
+            model=comment,
+        )
+
+    def _removed_for(self, info: Info) -> bool:
+        removed = self.model.status in (models.ContentStatus.DELETED, models.ContentStatus.HIDDEN)
+        return removed and not context(info).is_moderator
+
+    @strawberry.field(description="Markdown source; empty when the comment was removed.")
+    def body(self, info: Info) -> str:
+        return "" if self._removed_for(info) else self.model.body
+
+    @strawberry.field(description="Rendered, sanitized HTML; empty when the comment was removed.")
+    def body_html(self, info: Info) -> str:
+        return "" if self._removed_for(info) else self.model.body_html
+
+    @strawberry.field
+    async def author(self, info: Info) -> Member:
+        member = await context(info).loaders.member_by_id.load(self.model.author_id)
+        assert member is not None
+        return Member.of(member)
+
+    @strawberry.field
+    async def topic(self, info: Info) -> Topic:
+        topic = await context(info).loaders.topic_by_id.load(self.model.topic_id)
+        assert topic is not None
+        return Topic.of(topic)
+
+    @strawberry.field(
+        description="The comment this one replies to; null for a comment on the topic itself."
+    )
+    async def parent(self, info: Info) -> Comment | None:
+        if self.model.parent_id is None:
+            return None
+        return await load_comment(info, self.model.parent_id)
+
+    @strawberry.field(description="Replies in this comment's thread, oldest first.")
+    async def replies(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Comment]:
+        root_id = self.model.root_id or self.model.pk
+        page = await comment_resolvers.comment_replies(context(info), root_id, first, after)
+        return connection(page, Comment.of)
+
+    @strawberry.field(description="Whether the viewer likes this comment.")
+    async def viewer_has_liked(self, info: Info) -> bool:
+        key = (models.LikeSubject.COMMENT, self.model.pk)
+        return await context(info).loaders.liked_by_viewer.load(key)
+
+    @strawberry.field(description="Whether the question's author accepted this as the answer.")
+    async def is_accepted_answer(self, info: Info) -> bool:
+        topic = await context(info).loaders.topic_by_id.load(self.model.topic_id)
+        return topic is not None and topic.accepted_answer_id == self.model.pk
+
+
+async def load_comment(info: Info, comment_id: int) -> Comment | None:
+    comment = await comment_resolvers.visible_comment(context(info), comment_id)
+    return Comment.of(comment) if comment else None
+
+
+@strawberry.input(description="A new comment, or a reply to one.")
+class CreateCommentInput:
+    topic_id: strawberry.ID
+    body: str = strawberry.field(description="Markdown, 1 to 5,000 characters.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Reply to this comment instead of the topic."
+    )
+
+
+@strawberry.type
+class CommentPayload:
+    comment: Comment | None = None
+    errors: list[UserError]
+
+
+@strawberry.type
+class CommentMutations:
+    @strawberry.mutation(description="Comment on a topic, or reply to a comment.")
+    async def create_comment(self, info: Info, input: CreateCommentInput) -> CommentPayload:
+        work = comment_resolvers.create_comment(
+            context(info), input.topic_id, input.body, input.parent_id
+        )
+        return await payload(CommentPayload, work, Comment.of, "comment")
+
+    @strawberry.mutation(description="Its author or a moderator deletes a comment.")
+    async def delete_comment(self, info: Info, id: strawberry.ID) -> DeletePayload:
+        work = comment_resolvers.delete_comment(context(info), id)
+        return await payload(DeletePayload, work, name="deleted_id")

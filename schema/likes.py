@@ -1,0 +1,42 @@
+"""Likes (点赞) on topics and comments."""
+
+from __future__ import annotations
+
+import strawberry
+
+import models
+from resolvers.likes import set_like
+from schema.comments import Comment
+from schema.common import Info, Node, UserError, context, payload
+from schema.topics import Topic
+
+
+@strawberry.type
+class LikePayload:
+    subject: Node | None = strawberry.field(
+        default=None, description="The topic or comment, with its new likeCount and viewerHasLiked."
+    )
+    like_count: int | None = None
+    errors: list[UserError]
+
+
+def _liked(subject: models.Topic | models.Comment) -> LikePayload:
+    node = Topic.of(subject) if isinstance(subject, models.Topic) else Comment.of(subject)
+    return LikePayload(subject=node, like_count=subject.like_count, errors=[])
+
+
+async def _like_payload(info: Info, id: strawberry.ID, liked: bool) -> LikePayload:
+    return await payload(LikePayload, set_like(context(info), id, liked), _liked)
+
+
+@strawberry.type
+class LikeMutations:
+    @strawberry.mutation(
+        description="Like a topic or comment. Liking twice is not an error and counts once."
+    )
+    async def like(self, info: Info, id: strawberry.ID) -> LikePayload:
+        return await _like_payload(info, id, True)
+
+    @strawberry.mutation(description="Take a like back; unliking what you do not like is no error.")
+    async def unlike(self, info: Info, id: strawberry.ID) -> LikePayload:
+        return await _like_payload(info, id, False)

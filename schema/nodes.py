@@ -1,0 +1,33 @@
+"""`node(id:)`: any entity by its global ID, as the viewer may see it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from mallforum.ids import parse_id
+from schema.boards import load_board
+from schema.comments import load_comment
+from schema.common import Info, Node
+from schema.members import load_member
+from schema.topics import load_topic
+
+LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
+    "Board": load_board,
+    "Comment": load_comment,
+    "Member": load_member,
+    "Topic": load_topic,
+}
+
+
+@strawberry.type
+class NodeQueries:
+    @strawberry.field(
+        description="Any entity by its global ID; null when the viewer may not see it."
+    )
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        parsed = parse_id(id)
+        if parsed is None or parsed[0] not in LOADERS:
+            return None
+        return await LOADERS[parsed[0]](info, parsed[1])

@@ -1,0 +1,66 @@
+"""The schema: every area's queries and mutations, assembled, with the operation limits."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
+
+from mallforum.errors import QueryError
+from schema.boards import BoardMutations, BoardQueries
+from schema.comments import Comment, CommentMutations
+from schema.likes import LikeMutations
+from schema.members import Member, MemberMutations, MemberQueries
+from schema.nodes import NodeQueries
+from schema.topics import Topic, TopicMutations, TopicQueries
+
+log = logging.getLogger("mallforum.graphql")
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+MAX_DEPTH = 12
+MAX_ALIASES = 30
+MAX_TOKENS = 4000
+
+Query = merge_types("Query", (NodeQueries, MemberQueries, BoardQueries, TopicQueries))
+Mutation = merge_types(
+    "Mutation", (TopicMutations, CommentMutations, LikeMutations, BoardMutations, MemberMutations)
+)
+
+
+def _is_unexpected(error: GraphQLError) -> bool:
+    """Errors of the operation itself (syntax, validation, limits) and QueryErrors are shown;
+    anything a resolver raised by surprise is masked."""
+    original = error.original_error
+    return original is not None and not isinstance(original, QueryError | GraphQLError)
+
+
+class MallforumSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", "-")
+        for error in errors:
+            if _is_unexpected(error):
+                log.error("request %s: %s", request_id, error, exc_info=error.original_error)
+
+
+def build_schema(mask_errors: bool = True) -> strawberry.Schema:
+    extensions: list = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ]
+    if mask_errors:
+        extensions.append(lambda: MaskErrors(should_mask_error=_is_unexpected))
+    return MallforumSchema(
+        query=Query, mutation=Mutation, types=[Topic, Comment, Member], extensions=extensions
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,61 @@
+"""Shared steps for tests: boards, topics and comments made through the API itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ADMIN = "admin-1"
+
+CREATE_BOARD = """
+mutation($input: CreateBoardInput!) {
+  createBoard(input: $input) { board { id slug topicCount } errors { field code message } }
+}"""
+
+CREATE_TOPIC = """
+mutation($input: CreateTopicInput!) {
+  createTopic(input: $input) {
+    topic { id title body bodyHtml status tags productSkus imageUrls likeCount commentCount
+            author { id nickname } board { id slug topicCount } }
+    errors { field code message }
+  }
+}"""
+
+CREATE_COMMENT = """
+mutation($input: CreateCommentInput!) {
+  createComment(input: $input) {
+    comment { id body bodyHtml status parent { id } topic { id commentCount } }
+    errors { field code message }
+  }
+}"""
+
+LIKE = """
+mutation($id: ID!) {
+  like(id: $id) {
+    likeCount
+    subject { id ... on Topic { likeCount viewerHasLiked } }
+    errors { code }
+  }
+}"""
+
+
+async def create_board(api: Any, slug: str = "beauty", **fields: Any) -> dict[str, Any]:
+    board_input = {"slug": slug, "name": slug.title(), "kind": "PRODUCT", **fields}
+    data = await api(CREATE_BOARD, {"input": board_input}, as_=ADMIN, roles=("admin",))
+    assert data["createBoard"]["errors"] == []
+    return data["createBoard"]["board"]
+
+
+async def create_topic(api: Any, board_id: str, author: str = "alice", **fields: Any) -> dict:
+    topic_input = {"boardId": board_id, "title": "Hello", "body": "First **post**", **fields}
+    data = await api(CREATE_TOPIC, {"input": topic_input}, as_=author)
+    assert data["createTopic"]["errors"] == [], data
+    return data["createTopic"]["topic"]
+
+
+async def create_comment(
+    api: Any, topic_id: str, author: str = "bob", body: str = "Nice!", parent_id: str | None = None
+) -> dict[str, Any]:
+    comment_input = {"topicId": topic_id, "body": body, "parentId": parent_id}
+    data = await api(CREATE_COMMENT, {"input": comment_input}, as_=author)
+    assert data["createComment"]["errors"] == [], data
+    return data["createComment"]["comment"]
