@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 PUBLIC_CACHE = "public, max-age=30"
 NO_STORE = "private, no-store"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
 
 
 class GraphQLView(GraphQL):
@@ -39,7 +40,9 @@ class GraphQLView(GraphQL):
         self.settings = settings
         self.state = state
 
-    async def get_context(self, request: Request | WebSocket, response: Response) -> Context:
+    async def get_context(  # type: ignore[override]
+        self, request: Request | WebSocket, response: Response
+    ) -> Context:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
         viewer = await provision_member(principal) if principal else None
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
@@ -47,6 +50,10 @@ class GraphQLView(GraphQL):
             cacheable = request.method == "GET" and principal is None
             response.headers["Cache-Control"] = PUBLIC_CACHE if cacheable else NO_STORE
             response.headers["X-Request-ID"] = request_id
+            accept = request.headers.get("accept", "")
+            response.media_type = (
+                GRAPHQL_RESPONSE if GRAPHQL_RESPONSE in accept else "application/json"
+            )
         return Context(
             settings=self.settings,
             redis=self.state["redis"],
@@ -63,7 +70,10 @@ class GraphQLView(GraphQL):
         # An answer with errors is never cached: the next reader should try again.
         if isinstance(response_data, dict) and response_data.get("errors"):
             sub_response.headers["Cache-Control"] = NO_STORE
-        return super().create_response(response_data, sub_response)
+        response = super().create_response(response_data, sub_response)
+        if sub_response.media_type == GRAPHQL_RESPONSE:
+            response.headers["Content-Type"] = GRAPHQL_RESPONSE
+        return response
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -96,7 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse({"ready": True, "failing": []})
 
     view = GraphQLView(settings, state)
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -106,3 +116,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(AuthMiddleware, settings=settings)],
         lifespan=lifespan,
     )
+    app.state.services = state  # the Redis store and the moderation pipeline, once started
+    return app

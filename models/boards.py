@@ -41,6 +41,8 @@ class BoardFollow(Model):
         "mallforum.Member", related_name=False, on_delete=fields.CASCADE
     )
     board = fields.ForeignKeyField("mallforum.Board", related_name=False, on_delete=fields.CASCADE)
+    member_id: int
+    board_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

@@ -22,6 +22,8 @@ class Comment(Model):
     author = fields.ForeignKeyField(
         "mallforum.Member", related_name=False, on_delete=fields.RESTRICT
     )
+    topic_id: int
+    author_id: int
     parent_id = fields.BigIntField(null=True)
     root_id = fields.BigIntField(null=True)
     status = fields.CharEnumField(ContentStatus, max_length=16, default=ContentStatus.PUBLISHED)

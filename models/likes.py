@@ -19,6 +19,7 @@ class Like(Model):
     member = fields.ForeignKeyField(
         "mallforum.Member", related_name=False, on_delete=fields.CASCADE
     )
+    member_id: int
     subject_kind = fields.CharEnumField(LikeSubject, max_length=8)
     subject_id = fields.BigIntField()
     created_at = fields.DatetimeField(auto_now_add=True)

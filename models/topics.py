@@ -33,6 +33,8 @@ class Topic(Model):
     author = fields.ForeignKeyField(
         "mallforum.Member", related_name=False, on_delete=fields.RESTRICT
     )
+    board_id: int
+    author_id: int
     kind = fields.CharEnumField(TopicKind, max_length=16, default=TopicKind.DISCUSSION)
     status = fields.CharEnumField(ContentStatus, max_length=16, default=ContentStatus.PUBLISHED)
     title = fields.CharField(max_length=120)
@@ -74,6 +76,7 @@ class TopicListing(Model):
 
     id = fields.BigIntField(primary_key=True)
     topic = fields.ForeignKeyField("mallforum.Topic", related_name=False, on_delete=fields.CASCADE)
+    topic_id: int
     facet = fields.CharField(max_length=200)
     min_level = fields.IntField(default=0)
     hot_score = fields.FloatField()

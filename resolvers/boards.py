@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from typing import cast
 
 from tortoise.exceptions import IntegrityError
 
@@ -100,9 +101,8 @@ async def set_follow(ctx: Context, board_gid: str, follow: bool) -> Board:
 async def home_feed(ctx: Context, first: int | None, after: str | None) -> Page[Topic]:
     """Newest topics of the boards the viewer follows; empty for anonymous readers."""
     member = ctx.viewer
-    followed = (
-        await BoardFollow.filter(member_id=member.pk).values_list("board_id", flat=True)
-        if member
-        else []
-    )
+    followed: list[int] = []
+    if member is not None:
+        rows = await BoardFollow.filter(member_id=member.pk).values_list("board_id", flat=True)
+        followed = cast(list[int], rows)
     return await topic_page(ctx, [board_facet(b) for b in followed], TopicSort.LATEST, first, after)

@@ -14,12 +14,12 @@ from resolvers.topics import lock_topic, save_counters, visible_topic
 
 async def _likeable(ctx: Context, global_id: str) -> tuple[LikeSubject, int]:
     parsed = parse_id(global_id)
-    subject = None
-    if parsed and parsed[0] == "Topic":
+    subject: Topic | Comment | None = None
+    if parsed is not None and parsed[0] == "Topic":
         subject = await visible_topic(ctx, parsed[1])
-    elif parsed and parsed[0] == "Comment":
+    elif parsed is not None and parsed[0] == "Comment":
         subject = await visible_comment(ctx, parsed[1])
-    if subject is None or subject.status != ContentStatus.PUBLISHED:
+    if parsed is None or subject is None or subject.status != ContentStatus.PUBLISHED:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No topic or comment has that id.", ["id"])
     return LikeSubject(parsed[0].upper()), subject.pk
 

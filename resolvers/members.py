@@ -44,7 +44,7 @@ async def provision_member(principal: Principal) -> Member | None:
             )
         except IntegrityError:  # a concurrent first request created it
             member = await Member.get(mall_user_id=principal.sub)
-    changes = {}
+    changes: dict[str, str | MemberRole | None] = {}
     if principal.nickname and member.nickname != nickname:
         changes["nickname"] = nickname
     if principal.avatar and member.avatar_url != avatar:

@@ -160,3 +160,61 @@ def test_contract_check_finds_every_forum_coordinate_present():
     ]
     assert problems == [], problems
     assert "incompatible" not in report and ", contract " not in report, report
+
+
+async def test_readyz_names_redis_when_it_does_not_answer(app, client, settings):
+    import redis.asyncio as redis
+
+    from mallforum.redis_store import RedisStore
+
+    services = app.state.services
+    working = services["redis"]
+    services["redis"] = RedisStore(
+        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1), settings.redis_prefix
+    )
+    try:
+        response = await client.get("/readyz")
+    finally:
+        await services["redis"].close()
+        services["redis"] = working
+    assert response.status_code == 503
+    assert response.json() == {"ready": False, "failing": ["redis"]}
+
+
+async def test_answers_carry_a_request_id_and_honour_graphql_response_json(client):
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ viewer { id } }"},
+        headers={"Accept": "application/graphql-response+json", "X-Request-ID": "abc-123"},
+    )
+    assert response.headers["content-type"].startswith("application/graphql-response+json")
+    assert response.headers["x-request-id"] == "abc-123"
+    plain = await client.post("/graphql", json={"query": "{ viewer { id } }"})
+    assert plain.headers["content-type"].startswith("application/json")
+    assert len(plain.headers["x-request-id"]) == 32
+
+
+async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
+    api, caplog, monkeypatch
+):
+    from schema.topics import Topic
+    from tests.forum import create_board, create_topic
+
+    board = await create_board(api)
+    await create_topic(api, board["id"])
+
+    def broken(model):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(Topic, "of", broken)  # a field that fails by surprise
+    response = await api.client.post(
+        "/graphql",
+        json={"query": "{ boards { topics { edges { node { id } } } } }"},
+        headers={"X-Request-ID": "req-42"},
+    )
+    body = response.json()
+    assert body["errors"][0]["message"] == "Unexpected error."
+    assert "secret internals" not in response.text
+    assert response.headers["cache-control"] == "private, no-store"
+    logged = [r for r in caplog.records if r.name == "mallforum.graphql"]
+    assert any("req-42" in r.getMessage() and "secret internals" in r.getMessage() for r in logged)

@@ -1,0 +1,3 @@
+from mallforum.cli import main
+
+main()

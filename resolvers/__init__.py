@@ -1,0 +1,1 @@
+"""Resolvers: what each operation does, one module per area, taking the request context."""

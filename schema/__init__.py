@@ -1,0 +1,1 @@
+"""The GraphQL schema: Strawberry types, inputs, payloads and enums, one module per area."""
