@@ -24,7 +24,9 @@ class Settings(BaseSettings):
     env: str = "development"
     database_url: str | None = None
     redis_url: str | None = None
-    redis_prefix: str = Field(default="mf", description="Prefix of every Redis key this service writes.")
+    redis_prefix: str = Field(
+        default="mf", description="Prefix of every Redis key this service writes."
+    )
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     webhook_url: str | None = None

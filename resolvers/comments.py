@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -12,7 +14,7 @@ from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
 from models import Comment, ContentStatus
 from resolvers.moderation import screen
-from resolvers.pagination import Page, SortKey, keyset_rows, page_size
+from resolvers.pagination import Page, SortKey, encode_cursor, keyset_rows, page_size
 from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
 
 COMMENT_MAX = 5_000
@@ -53,8 +55,17 @@ async def topic_comments(
 async def comment_replies(
     ctx: Context, root_id: int, first: int | None, after: str | None
 ) -> Page[Comment]:
-    queryset = Comment.filter(root_id=root_id, status=ContentStatus.PUBLISHED)
-    return await _page(ctx, queryset, first, after)
+    """A page of a thread; first pages (what a list of comments shows) load in batches."""
+    if after is not None:
+        queryset = Comment.filter(root_id=root_id, status=ContentStatus.PUBLISHED)
+        return await _page(ctx, queryset, first, after)
+    size = page_size(first)
+    rows = await ctx.loaders.first_replies_by_root.load((root_id, size + 1))
+    ctx.loaders.prime_many(ctx.loaders.comment_by_id, rows)
+    items = [(encode_cursor(OLDEST_FIRST, [row.pk]), row) for row in rows[:size]]
+    return Page(
+        items, len(rows) > size, False, partial(ctx.loaders.reply_count_by_root.load, root_id)
+    )
 
 
 async def create_comment(
@@ -95,6 +106,7 @@ async def create_comment(
         )
         if screened.status == ContentStatus.PUBLISHED:
             await _count(locked, comment, +1)
+    ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
     return comment
 
 

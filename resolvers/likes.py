@@ -49,5 +49,5 @@ async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment
             await save_counters(subject)
         else:
             await Comment.filter(id=subject.pk).update(like_count=subject.like_count)
-    ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked)
+    ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked, force=True)
     return subject

@@ -10,9 +10,20 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Count
 from tortoise.models import Model
 
-from models import Board, BoardFollow, Comment, Like, LikeSubject, Member, Purchase, Topic
+from models import (
+    Board,
+    BoardFollow,
+    Comment,
+    ContentStatus,
+    Like,
+    LikeSubject,
+    Member,
+    Purchase,
+    Topic,
+)
 
 M = TypeVar("M", bound=Model)
 
@@ -36,6 +47,8 @@ class Loaders:
         self.liked_by_viewer = DataLoader(load_fn=self._load_liked_by_viewer)
         self.followed_by_viewer = DataLoader(load_fn=self._load_followed_by_viewer)
         self.verified_buyer = DataLoader(load_fn=_load_verified_buyer)
+        self.reply_count_by_root = DataLoader(load_fn=_load_reply_count_by_root)
+        self.first_replies_by_root = DataLoader(load_fn=_load_first_replies_by_root)
         self._viewer_id = viewer_id
 
     def prime_many(self, loader: DataLoader[int, M | None], rows: Sequence[M]) -> None:
@@ -75,3 +88,34 @@ async def _load_verified_buyer(keys: Sequence[tuple[str, str]]) -> list[bool]:
         .values_list("mall_user_id", "sku")
     )
     return [key in bought for key in keys]
+
+
+async def _load_reply_count_by_root(root_ids: Sequence[int]) -> list[int]:
+    """ReplyCountByRoot: root comment id → how many published replies its thread holds."""
+    counts = dict(
+        await Comment.filter(root_id__in=list(set(root_ids)), status=ContentStatus.PUBLISHED)
+        .annotate(replies=Count("id"))
+        .group_by("root_id")
+        .values_list("root_id", "replies")
+    )
+    return [counts.get(i, 0) for i in root_ids]
+
+
+async def _load_first_replies_by_root(keys: Sequence[tuple[int, int]]) -> list[list[Comment]]:
+    """FirstRepliesByRoot: (root comment id, n) → the thread's first n published replies,
+    oldest first: one statement per distinct n, numbering the replies within each thread.
+
+    Raw SQL because the ORM has no window functions; it holds only integers and a constant,
+    and runs on PostgreSQL and SQLite alike."""
+    threads: dict[tuple[int, int], list[Comment]] = {key: [] for key in keys}
+    for n in {n for _, n in keys}:
+        roots = ",".join(str(int(root_id)) for root_id, size in threads if size == n)
+        replies: list[Comment] = await Comment.raw(
+            'SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY "root_id" ORDER BY "id")'
+            f' AS "reply_number" FROM "comment" WHERE "root_id" IN ({roots})'
+            f' AND "status" = \'{ContentStatus.PUBLISHED.value}\') AS "numbered"'
+            f' WHERE "reply_number" <= {int(n)} ORDER BY "root_id", "id"'
+        )
+        for reply in replies:
+            threads[(reply.root_id, n)].append(reply)
+    return [threads[key] for key in keys]

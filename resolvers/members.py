@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC
 
 from tortoise.exceptions import IntegrityError
 
@@ -71,6 +72,8 @@ async def record_purchase(
         problems.invalid("sku must be 1 to 64 characters.", "input", "sku")
     if not 1 <= len(order_id) <= 128:
         problems.invalid("orderId must be 1 to 128 characters.", "input", "orderId")
+    if purchased_at is not None and purchased_at.tzinfo is None:  # times are UTC
+        purchased_at = purchased_at.replace(tzinfo=UTC)
     if purchased_at is not None and purchased_at > now():
         problems.invalid("purchasedAt cannot be in the future.", "input", "purchasedAt")
     problems.raise_any()

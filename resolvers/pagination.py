@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
+from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
@@ -71,6 +73,16 @@ def _number(value: Any) -> int | float:
     return value
 
 
+def _fits(field: fields.Field, value: Any) -> bool:
+    """Whether a decoded cursor value can be compared with the column: a forged cursor
+    could put a time where a number belongs, or a number the column cannot hold."""
+    if isinstance(field, fields.DatetimeField):
+        return isinstance(value, datetime) and value.tzinfo is not None
+    if isinstance(field, fields.FloatField):
+        return isinstance(value, int | float) and math.isfinite(value)
+    return isinstance(value, int) and -(2**63) <= value < 2**63
+
+
 def after_condition(key: SortKey, values: Sequence[Any]) -> Q:
     """Rows strictly after `values` in the key's order, with a bound on the first column
     that an index range scan can use: c1 ≤ v1 AND (c1 < v1 OR (c2 ≤ v2 AND (...)))."""
@@ -100,7 +112,11 @@ async def keyset_rows(
 ) -> tuple[list[tuple[str, Any]], bool]:
     """Up to `first` rows after the cursor as (cursor, row), and whether more follow."""
     if after:
-        queryset = queryset.filter(after_condition(key, decode_cursor(key, after)))
+        values = decode_cursor(key, after)
+        columns = queryset.model._meta.fields_map
+        if not all(_fits(columns[c], v) for c, v in zip(key.columns, values, strict=True)):
+            raise QueryError(ErrorCode.INVALID, "after is not a cursor of this list.")
+        queryset = queryset.filter(after_condition(key, values))
     prefix = "-" if key.descending else ""
     rows = await queryset.order_by(*(prefix + c for c in key.columns)).limit(first + 1)
     page = rows[:first]

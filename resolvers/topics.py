@@ -305,6 +305,7 @@ async def create_topic(
             last_activity_at=created,
         )
         await change_status(topic, screened.status)
+    ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
     return topic
 
 

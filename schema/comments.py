@@ -70,7 +70,13 @@ class Comment(Node):
     async def parent(self, info: Info) -> Comment | None:
         if self.model.parent_id is None:
             return None
-        return await load_comment(info, self.model.parent_id)
+        parent = await context(info).loaders.comment_by_id.load(self.model.parent_id)
+        if parent is None:
+            return None
+        # A removed comment that was answered stays as a placeholder, as it does in the list.
+        removed = parent.status in (models.ContentStatus.DELETED, models.ContentStatus.HIDDEN)
+        visible = removed or comment_resolvers.can_view_comment(context(info), parent)
+        return Comment.of(parent) if visible else None
 
     @strawberry.field(description="Replies in this comment's thread, oldest first.")
     async def replies(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
+from mallforum.ids import parse_id
+
 ADMIN = "admin-1"
+MODERATOR = "mod-1"
 
 CREATE_BOARD = """
 mutation($input: CreateBoardInput!) {
@@ -59,3 +64,24 @@ async def create_comment(
     data = await api(CREATE_COMMENT, {"input": comment_input}, as_=author)
     assert data["createComment"]["errors"] == [], data
     return data["createComment"]["comment"]
+
+
+def pk_of(global_id: str) -> int:
+    """The primary key behind a global ID, for tests that reach into the database."""
+    parsed = parse_id(global_id)
+    assert parsed is not None, global_id
+    return parsed[1]
+
+
+async def concurrently(requests: Iterable[Awaitable[Any]]) -> list[dict[str, Any]]:
+    """Send the requests (`api.post(...)`) at once and wait for every one of them; each must
+    be answered 200 without top-level errors. Their `data`, in order."""
+    answers = await asyncio.gather(*requests, return_exceptions=True)
+    datas = []
+    for answer in answers:
+        assert not isinstance(answer, BaseException), repr(answer)
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert not body.get("errors"), body
+        datas.append(body["data"])
+    return datas
