@@ -21,7 +21,6 @@ def tortoise_config(settings: Settings) -> dict[str, Any]:
             "credentials": _postgres_credentials(url, settings.db_pool_size),
         }
     else:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         connection = url
     return {
         "connections": {"default": connection},
@@ -52,13 +51,29 @@ def _postgres_credentials(url: str, pool_size: int) -> dict[str, Any]:
     }
 
 
+def __getattr__(name: str) -> Any:
+    """`TORTOISE_ORM`, for Tortoise's own CLI (`tortoise makemigrations`, `tortoise history`)."""
+    if name == "TORTOISE_ORM":
+        from mallforum.settings import get_settings
+
+        return tortoise_config(get_settings())
+    raise AttributeError(name)
+
+
+def _prepare(settings: Settings) -> None:
+    if settings.uses_embedded_database:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+
+
 async def migrate(settings: Settings) -> None:
     """Apply every migration in `migrations/` to the configured database."""
+    _prepare(settings)
     await run_migrations(config=tortoise_config(settings))
     await Tortoise.close_connections()
 
 
 async def open_database(settings: Settings) -> None:
+    _prepare(settings)
     await Tortoise.init(config=tortoise_config(settings), _enable_global_fallback=True)
 
 

@@ -142,7 +142,7 @@ class Migration(migrations.Migration):
                 ('top_key', fields.BigIntField()),
                 ('last_activity_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'topic_listing', 'app': 'mallforum', 'unique_together': (('facet', 'topic_id'),), 'indexes': [Index(fields=['facet', 'hot_score', 'topic_id'], name='listing_hot_idx'), Index(fields=['facet', 'top_key'], name='listing_top_idx'), Index(fields=['facet', 'last_activity_at', 'topic_id'], name='listing_active_idx'), Index(fields=['topic_id'], name='listing_topic_idx')], 'pk_attr': 'id', 'table_description': 'One row per (feed, published topic): the indexed copy of the sort keys a feed pages by.'},
+            options={'table': 'topic_listing', 'app': 'mallforum', 'unique_together': (('facet', 'topic_id'),), 'indexes': [Index(fields=['facet', 'hot_score', 'topic_id'], name='listing_hot_idx'), Index(fields=['facet', 'top_key'], name='listing_top_idx'), Index(fields=['facet', 'last_activity_at', 'topic_id'], name='listing_active_idx')], 'pk_attr': 'id', 'table_description': 'One row per (feed, published topic): the indexed copy of the sort keys a feed pages by.'},
             bases=['Model'],
         ),
     ]

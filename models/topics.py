@@ -90,5 +90,4 @@ class TopicListing(Model):
             Index(fields=("facet", "hot_score", "topic_id"), name="listing_hot_idx"),
             Index(fields=("facet", "top_key"), name="listing_top_idx"),
             Index(fields=("facet", "last_activity_at", "topic_id"), name="listing_active_idx"),
-            Index(fields=("topic_id",), name="listing_topic_idx"),
         ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
@@ -56,16 +54,21 @@ async def comment_replies(
     ctx: Context, root_id: int, first: int | None, after: str | None
 ) -> Page[Comment]:
     """A page of a thread; first pages (what a list of comments shows) load in batches."""
+
+    async def count() -> int:  # the root keeps its thread's count of published replies
+        root = await ctx.loaders.comment_by_id.load(root_id)
+        return root.reply_count if root else 0
+
     if after is not None:
         queryset = Comment.filter(root_id=root_id, status=ContentStatus.PUBLISHED)
-        return await _page(ctx, queryset, first, after)
+        page = await _page(ctx, queryset, first, after)
+        page.count = count
+        return page
     size = page_size(first)
     rows = await ctx.loaders.first_replies_by_root.load((root_id, size + 1))
     ctx.loaders.prime_many(ctx.loaders.comment_by_id, rows)
     items = [(encode_cursor(OLDEST_FIRST, [row.pk]), row) for row in rows[:size]]
-    return Page(
-        items, len(rows) > size, False, partial(ctx.loaders.reply_count_by_root.load, root_id)
-    )
+    return Page(items, len(rows) > size, False, count)
 
 
 async def create_comment(

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
-from tortoise.functions import Count
 from tortoise.models import Model
 
 from models import (
@@ -47,7 +46,6 @@ class Loaders:
         self.liked_by_viewer = DataLoader(load_fn=self._load_liked_by_viewer)
         self.followed_by_viewer = DataLoader(load_fn=self._load_followed_by_viewer)
         self.verified_buyer = DataLoader(load_fn=_load_verified_buyer)
-        self.reply_count_by_root = DataLoader(load_fn=_load_reply_count_by_root)
         self.first_replies_by_root = DataLoader(load_fn=_load_first_replies_by_root)
         self._viewer_id = viewer_id
 
@@ -88,17 +86,6 @@ async def _load_verified_buyer(keys: Sequence[tuple[str, str]]) -> list[bool]:
         .values_list("mall_user_id", "sku")
     )
     return [key in bought for key in keys]
-
-
-async def _load_reply_count_by_root(root_ids: Sequence[int]) -> list[int]:
-    """ReplyCountByRoot: root comment id → how many published replies its thread holds."""
-    counts = dict(
-        await Comment.filter(root_id__in=list(set(root_ids)), status=ContentStatus.PUBLISHED)
-        .annotate(replies=Count("id"))
-        .group_by("root_id")
-        .values_list("root_id", "replies")
-    )
-    return [counts.get(i, 0) for i in root_ids]
 
 
 async def _load_first_replies_by_root(keys: Sequence[tuple[int, int]]) -> list[list[Comment]]:

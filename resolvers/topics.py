@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from mallforum.clock import now
@@ -24,7 +25,7 @@ from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
 from models import Board, BoardKind, ContentStatus, Member, Topic, TopicKind, TopicListing
 from resolvers.moderation import screen
-from resolvers.pagination import Page, SortKey, keyset_rows, page_size
+from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
 
 TITLE_MAX, BODY_MAX = 120, 20_000
 TAGS_MAX, TAG_LENGTH_MAX = 10, 24
@@ -104,24 +105,48 @@ async def publish_listings(topic: Topic, board: Board) -> None:
     )
 
 
-async def withdraw_listings(topic_id: int) -> None:
-    await TopicListing.filter(topic_id=topic_id).delete()
+async def withdraw_listings(topic: Topic) -> None:
+    """Take the topic out of the feeds its current board, author, tags and SKUs name."""
+    await _listings_of(topic).delete()
+
+
+def _listings_of(topic: Topic) -> QuerySet[TopicListing]:
+    """The topic's listing rows, found through the unique (facet, topic) index."""
+    return TopicListing.filter(facet__in=facets_of(topic), topic_id=topic.pk)
 
 
 async def topic_page(
-    ctx: Context, facets: Sequence[str], sort: TopicSort, first: int | None, after: str | None
+    ctx: Context,
+    facets: Sequence[str],
+    sort: TopicSort,
+    first: int | None,
+    after: str | None,
+    default_size: int = DEFAULT_PAGE_SIZE,
 ) -> Page[Topic]:
-    """A page of published topics in the given feeds that the viewer's level may see."""
-    size, key = page_size(first), TOPIC_SORTS[sort]
-    listings = TopicListing.filter(facet__in=list(facets), min_level__lte=ctx.viewer_level)
-    rows, has_next = await keyset_rows(listings, key, size, after)
+    """A page of published topics in the given feeds that the viewer's level may see.
+
+    Each feed is read on its own index and several feeds are merged here, so that every
+    feed is an index range scan from the cursor however old or quiet it is.
+    """
+    size, key = page_size(first, default_size), TOPIC_SORTS[sort]
+    visible = TopicListing.filter(min_level__lte=ctx.viewer_level)
+    rows: list[tuple[str, TopicListing]] = []
+    has_next = False
+    for facet in dict.fromkeys(facets):
+        feed_rows, feed_has_next = await keyset_rows(visible.filter(facet=facet), key, size, after)
+        rows.extend(feed_rows)
+        has_next = has_next or feed_has_next
+    if len(facets) > 1:
+        rows.sort(key=lambda item: [getattr(item[1], c) for c in key.columns], reverse=True)
+        has_next = has_next or len(rows) > size
+        rows = rows[:size]
     topics = {t.pk: t for t in await Topic.filter(id__in=[r.topic_id for _, r in rows])}
     ctx.loaders.prime_many(ctx.loaders.topic_by_id, list(topics.values()))
     return Page(
         items=[(cursor, topics[r.topic_id]) for cursor, r in rows if r.topic_id in topics],
         has_next_page=has_next,
         has_previous_page=after is not None,
-        count=listings.count,
+        count=visible.filter(facet__in=list(facets)).count,
     )
 
 
@@ -242,7 +267,7 @@ async def change_status(topic: Topic, status: ContentStatus) -> None:
     await Topic.filter(id=topic.pk).update(status=status)
     if was_listed and not is_listed:
         await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") - 1)
-        await withdraw_listings(topic.pk)
+        await withdraw_listings(topic)
     elif is_listed and not was_listed:
         await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") + 1)
         await publish_listings(topic, await Board.get(id=topic.board_id))
@@ -262,7 +287,7 @@ async def save_counters(topic: Topic) -> None:
         hot_score=topic.hot_score,
         last_activity_at=topic.last_activity_at,
     )
-    await TopicListing.filter(topic_id=topic.pk).update(
+    await _listings_of(topic).update(
         hot_score=topic.hot_score,
         top_key=top_key(topic.like_count, topic.pk),
         last_activity_at=topic.last_activity_at,
@@ -336,6 +361,9 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
     screened = await screen(ctx, "topic", member, texts) if texts else None
     async with in_transaction():
         topic = await lock_topic(found.pk)
+        listed = topic.status == ContentStatus.PUBLISHED
+        if listed:
+            await withdraw_listings(topic)  # from the feeds of its old tags and SKUs
         if screened:
             for name, value in screened.texts.items():
                 setattr(topic, name, value)
@@ -349,12 +377,10 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
         await topic.save(
             update_fields=["title", "body", "body_html", "tags", "product_skus", "image_urls"]
         )
-        if topic.status == ContentStatus.PUBLISHED:
+        if listed:
+            await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
-                await change_status(topic, screened.status)
-            else:  # list it under its new tags and SKUs
-                await withdraw_listings(topic.pk)
-                await publish_listings(topic, await Board.get(id=topic.board_id))
+                await change_status(topic, screened.status)  # held for review
     return topic
 
 

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 CommentRef = Annotated["Comment", strawberry.lazy("schema.comments")]
 
+PRODUCT_FEED_PAGE_SIZE = 10
+
 TopicKind = strawberry.enum(models.TopicKind, description="What kind of post a topic is.")
 ContentStatus = strawberry.enum(
     models.ContentStatus,
@@ -185,7 +187,7 @@ class TopicQueries:
         self,
         info: Info,
         sku: str,
-        first: int | None = 10,
+        first: int | None = PRODUCT_FEED_PAGE_SIZE,
         after: str | None = None,
         sort: TopicSort | None = TopicSort.HOT,  # type: ignore[valid-type]
     ) -> Connection[Topic]:
@@ -195,6 +197,7 @@ class TopicQueries:
             sort or topic_resolvers.TopicSort.HOT,
             first,
             after,
+            default_size=PRODUCT_FEED_PAGE_SIZE,
         )
         return connection(page, Topic.of)
 

@@ -522,3 +522,24 @@ async def test_home_feed_leaves_out_deleted_topics(api):
     )
     assert deleted["deleteTopic"] == {"deletedId": gone["id"], "errors": []}
     assert await home_titles(api) == [kept["title"]]
+
+
+async def test_home_feed_merges_several_followed_boards_page_by_page(api):
+    boards = [await create_board(api, slug) for slug in ("beauty", "phones", "outfits")]
+    quiet = await create_board(api, "quiet")
+    await create_topic(api, quiet["id"], title="not followed")
+    for n in range(9):  # interleaved, so every page mixes boards
+        await create_topic(api, boards[n % 3]["id"], title=f"t{n}")
+    for board in boards:
+        await follow(api, board["id"])
+    seen, after, pages = [], None, 0
+    while True:
+        feed = (await api(HOME_FEED, {"first": 2, "after": after}, as_="alice"))["homeFeed"]
+        assert feed["totalCount"] == 9
+        seen += [e["node"]["title"] for e in feed["edges"]]
+        pages += 1
+        if not feed["pageInfo"]["hasNextPage"]:
+            break
+        after = feed["pageInfo"]["endCursor"]
+    assert seen == [f"t{n}" for n in reversed(range(9))]
+    assert pages == 5
