@@ -30,8 +30,8 @@ def _serve(args: argparse.Namespace) -> None:
     if settings.uses_embedded_redis:
         print("  embedded Redis stand-in: in-process, nothing kept", flush=True)
     print(
-        "  sign in: paste `Authorization: Bearer $(mallforum token --sub alice)` "
-        "into the console's headers",
+        "  to sign in, mint a token with `.venv/bin/mallforum token --sub alice` and put "
+        '{"Authorization": "Bearer <token>"} in the console\'s headers',
         flush=True,
     )
     uvicorn.run(
