@@ -19,37 +19,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import math
-import os
 import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 import asyncpg
 import httpx
 import orjson
-import redis.asyncio as redis
 from asgi_lifespan import LifespanManager
-from tortoise import Tortoise
 
-from mallforum import database
 from mallforum.app import create_app
 from mallforum.ids import encode_id
+from mallforum.scratch import StoreUnavailable, scratch_settings
 from mallforum.settings import Settings
 from resolvers.pagination import SortKey, encode_cursor
 from resolvers.topics import TOPIC_SORTS, TopicSort, facets_of, hot_score, top_key
 
-DATABASE_URL = os.environ.get(
-    "MALLFORUM_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("MALLFORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-RUN_ID = uuid.uuid4().hex[:10]
 BENCH_SECRET = "mallforum-bench-secret-0123456789abcdef"
 
 BOARD_ID, BOARD_SLUG = 1, "bench"
@@ -125,10 +115,6 @@ class Case:
     expected_cursor: str
     path: tuple[str, ...]
     samples_ms: list[float] = field(default_factory=list)
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
 
 
 def _json(value: Sequence[str]) -> str:
@@ -362,28 +348,7 @@ def print_table(cases: list[Case]) -> None:
 # ---------------------------------------------------------------- the run
 
 
-async def require_servers() -> None:
-    try:
-        connection = await asyncpg.connect(DATABASE_URL, timeout=5)
-        await connection.close()
-    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
-        raise BenchFailure(
-            f"PostgreSQL at {DATABASE_URL} does not answer ({error}); "
-            "set MALLFORUM_TEST_DATABASE_URL"
-        ) from None
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        await client.ping()
-    except (OSError, redis.RedisError) as error:
-        raise BenchFailure(
-            f"Redis at {REDIS_URL} does not answer ({error}); set MALLFORUM_TEST_REDIS_URL"
-        ) from None
-    finally:
-        await client.aclose()
-
-
 async def bench(settings: Settings, topics: int, samples: int) -> None:
-    await database.migrate(settings)
     assert settings.database_url is not None
     connection = await asyncpg.connect(settings.database_url)
     try:
@@ -436,31 +401,11 @@ async def bench(settings: Settings, topics: int, samples: int) -> None:
 
 
 async def main(topics: int, samples: int) -> int:
-    await require_servers()
-    name = f"mallforum_bench_{RUN_ID}"
-    prefix = f"mfbench:{RUN_ID}"
-    admin = await asyncpg.connect(DATABASE_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    settings = Settings(
-        env="test",
-        database_url=_with_database(DATABASE_URL, name),
-        redis_url=REDIS_URL,
-        redis_prefix=prefix,
-        jwt_secret=BENCH_SECRET,
-    )
     try:
-        await bench(settings, topics, samples)
-    finally:
-        await Tortoise.close_connections()
-        admin = await asyncpg.connect(DATABASE_URL)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = [key async for key in client.scan_iter(match=f"{prefix}:*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        async with scratch_settings("bench", jwt_secret=BENCH_SECRET) as settings:
+            await bench(settings, topics, samples)
+    except StoreUnavailable as error:
+        raise BenchFailure(str(error)) from None
     return 0
 
 

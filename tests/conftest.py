@@ -9,92 +9,32 @@ no test is skipped for want of a server.
 from __future__ import annotations
 
 import logging
-import os
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
-import asyncpg
 import httpx
 import pytest
-import redis.asyncio as redis
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 from tortoise import Tortoise
 
-from mallforum import clock, database
+from mallforum import clock
 from mallforum.app import create_app
 from mallforum.auth import mint_token
+from mallforum.scratch import StoreUnavailable, delete_keys, scratch_settings
 from mallforum.settings import Settings
 
-DATABASE_URL = os.environ.get(
-    "MALLFORUM_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"
-)
-REDIS_URL = os.environ.get("MALLFORUM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
-RUN_ID = uuid.uuid4().hex[:10]
-
-START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
-START_REDIS = 'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'
-
-
-def _with_database(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-async def _require_servers() -> None:
-    try:
-        connection = await asyncpg.connect(DATABASE_URL, timeout=5)
-        await connection.close()
-    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
-        pytest.exit(
-            f"PostgreSQL at {DATABASE_URL} does not answer ({error}).\n"
-            f"Start it with: {START_POSTGRES}\n"
-            "or point MALLFORUM_TEST_DATABASE_URL at one.",
-            returncode=3,
-        )
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        await client.ping()
-    except (OSError, redis.RedisError) as error:
-        pytest.exit(
-            f"Redis at {REDIS_URL} does not answer ({error}).\n"
-            f"Start it with: {START_REDIS}\nor point MALLFORUM_TEST_REDIS_URL at one.",
-            returncode=3,
-        )
-    finally:
-        await client.aclose()
 
 
 @pytest.fixture(scope="session")
 async def settings() -> AsyncIterator[Settings]:
     """Settings of this run: its own database and its own Redis prefix, dropped at the end."""
-    await _require_servers()
-    name = f"mallforum_test_{RUN_ID}"
-    admin = await asyncpg.connect(DATABASE_URL)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    run_settings = Settings(
-        env="test",
-        database_url=_with_database(DATABASE_URL, name),
-        redis_url=REDIS_URL,
-        redis_prefix=f"mftest:{RUN_ID}",
-        jwt_secret=TEST_SECRET,
-    )
-    await database.migrate(run_settings)
     try:
-        yield run_settings
-    finally:
-        await Tortoise.close_connections()
-        admin = await asyncpg.connect(DATABASE_URL)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        client = redis.Redis.from_url(REDIS_URL)
-        keys = [key async for key in client.scan_iter(match=f"mftest:{RUN_ID}:*", count=1000)]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        async with scratch_settings("test", jwt_secret=TEST_SECRET) as run_settings:
+            yield run_settings
+    except StoreUnavailable as error:
+        pytest.exit(str(error), returncode=3)
 
 
 @pytest.fixture(scope="session")
@@ -118,11 +58,7 @@ async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]
     await connection.execute_script(
         "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
     )
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = [k async for k in client.scan_iter(match=f"{settings.redis_prefix}:*", count=1000)]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+    await delete_keys(settings)
     clock.reset()
     yield
     clock.reset()

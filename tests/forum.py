@@ -10,6 +10,17 @@ from mallforum.ids import parse_id
 
 ADMIN = "admin-1"
 MODERATOR = "mod-1"
+SERVICE = "mall-backend"
+
+#: Every kind of caller: (sub, roles); anonymous has no token at all.
+CALLERS = {
+    "anonymous": (None, ()),
+    "member": ("alice", ()),
+    "other member": ("bob", ()),
+    "moderator": (MODERATOR, ("moderator",)),
+    "admin": (ADMIN, ("admin",)),
+    "service": (SERVICE, ("service",)),
+}
 
 CREATE_BOARD = """
 mutation($input: CreateBoardInput!) {

@@ -7,6 +7,7 @@ import pytest
 from models import BoardFollow, Member
 from tests.forum import (
     ADMIN,
+    CALLERS,
     CREATE_BOARD,
     CREATE_TOPIC,
     MODERATOR,
@@ -15,8 +16,6 @@ from tests.forum import (
     create_topic,
     pk_of,
 )
-
-SERVICE = "mall-backend"
 
 BOARD_FIELDS = "id slug name description kind minLevelToView minLevelToPost topicCount"
 
@@ -52,14 +51,6 @@ query($first: Int, $after: String) {
   }
 }"""
 
-#: Every kind of caller: (sub, roles); anonymous has no token at all.
-CALLERS = {
-    "anonymous": (None, ()),
-    "member": ("alice", ()),
-    "moderator": (MODERATOR, ("moderator",)),
-    "admin": (ADMIN, ("admin",)),
-    "service": (SERVICE, ("service",)),
-}
 SEE_EVERYTHING = ("moderator", "admin")
 SEE_LEVEL_ZERO = ("anonymous", "member", "service")
 

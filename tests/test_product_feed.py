@@ -10,23 +10,14 @@ import pytest
 from mallforum import clock
 from models import Purchase
 from tests.forum import (
-    ADMIN,
+    CALLERS,
     LIKE,
-    MODERATOR,
+    SERVICE,
     concurrently,
     create_board,
     create_comment,
     create_topic,
 )
-
-SERVICE = "mall-backend"
-CALLERS = {
-    "anonymous": (None, ()),
-    "member": ("alice", ()),
-    "moderator": (MODERATOR, ("moderator",)),
-    "admin": (ADMIN, ("admin",)),
-    "service": (SERVICE, ("service",)),
-}
 
 FEED = """
 query($sku: String!, $first: Int, $after: String, $sort: TopicSort) {

@@ -13,26 +13,17 @@ from mallforum import clock
 from mallforum.ids import encode_id
 from models import ContentStatus, Topic
 from tests.forum import (
-    ADMIN,
+    CALLERS,
     CREATE_TOPIC,
     LIKE,
     MODERATOR,
+    SERVICE,
     concurrently,
     create_board,
     create_comment,
     create_topic,
     pk_of,
 )
-
-SERVICE = "mall-backend"
-CALLERS = {
-    "anonymous": (None, ()),
-    "member": ("alice", ()),
-    "other member": ("bob", ()),
-    "moderator": (MODERATOR, ("moderator",)),
-    "admin": (ADMIN, ("admin",)),
-    "service": (SERVICE, ("service",)),
-}
 
 TOPIC_FIELDS = """
   id title body bodyHtml kind status tags productSkus imageUrls isPinned isFeatured isLocked
