@@ -137,7 +137,9 @@ async def topic_page(
         rows.extend(feed_rows)
         has_next = has_next or feed_has_next
     if len(facets) > 1:
-        rows.sort(key=lambda item: [getattr(item[1], c) for c in key.columns], reverse=True)
+        rows.sort(
+            key=lambda item: [getattr(item[1], c) for c in key.columns], reverse=key.descending
+        )
         has_next = has_next or len(rows) > size
         rows = rows[:size]
     topics = {t.pk: t for t in await Topic.filter(id__in=[r.topic_id for _, r in rows])}

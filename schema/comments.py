@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
@@ -10,8 +11,11 @@ import models
 from mallforum.ids import encode_id
 from resolvers import comments as comment_resolvers
 from schema.common import (
+    ERRORS,
+    After,
     Connection,
     DeletePayload,
+    First,
     Info,
     Node,
     UserError,
@@ -25,9 +29,11 @@ from schema.topics import ContentStatus, Topic
 
 @strawberry.type(description="A comment on a topic, or a reply in a comment's thread.")
 class Comment(Node):
-    status: ContentStatus  # type: ignore[valid-type]
-    like_count: int
-    created_at: datetime
+    status: ContentStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Whether the comment is published, held for review or removed."
+    )
+    like_count: int = strawberry.field(description="How many members like this comment.")
+    created_at: datetime = strawberry.field(description="When it was written.")
     model: strawberry.Private[models.Comment]
 
     @classmethod
@@ -52,13 +58,13 @@ class Comment(Node):
     def body_html(self, info: Info) -> str:
         return "" if self._removed_for(info) else self.model.body_html
 
-    @strawberry.field
+    @strawberry.field(description="Who wrote the comment.")
     async def author(self, info: Info) -> Member:
         member = await context(info).loaders.member_by_id.load(self.model.author_id)
         assert member is not None
         return Member.of(member)
 
-    @strawberry.field
+    @strawberry.field(description="The topic the comment is on.")
     async def topic(self, info: Info) -> Topic:
         topic = await context(info).loaders.topic_by_id.load(self.model.topic_id)
         assert topic is not None
@@ -80,7 +86,7 @@ class Comment(Node):
 
     @strawberry.field(description="Replies in this comment's thread, oldest first.")
     async def replies(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Connection[Comment]:
         root_id = self.model.root_id or self.model.pk
         page = await comment_resolvers.comment_replies(context(info), root_id, first, after)
@@ -104,29 +110,46 @@ async def load_comment(info: Info, comment_id: int) -> Comment | None:
 
 @strawberry.input(description="A new comment, or a reply to one.")
 class CreateCommentInput:
-    topic_id: strawberry.ID
+    topic_id: strawberry.ID = strawberry.field(
+        description="The published topic to comment on; for a reply, the topic of its parent."
+    )
     body: str = strawberry.field(description="Markdown, 1 to 5,000 characters.")
     parent_id: strawberry.ID | None = strawberry.field(
         default=None, description="Reply to this comment instead of the topic."
     )
 
 
-@strawberry.type
+@strawberry.type(description="What createComment answers: the comment, or why not.")
 class CommentPayload:
-    comment: Comment | None = None
-    errors: list[UserError]
+    comment: Comment | None = strawberry.field(
+        default=None, description="The new comment; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.type
 class CommentMutations:
-    @strawberry.mutation(description="Comment on a topic, or reply to a comment.")
-    async def create_comment(self, info: Info, input: CreateCommentInput) -> CommentPayload:
+    @strawberry.mutation(
+        description="Active members comment on a topic, or reply to a comment; "
+        "on a locked topic only moderators may."
+    )
+    async def create_comment(
+        self,
+        info: Info,
+        input: Annotated[
+            CreateCommentInput, strawberry.argument(description="The comment or reply to post.")
+        ],
+    ) -> CommentPayload:
         work = comment_resolvers.create_comment(
             context(info), input.topic_id, input.body, input.parent_id
         )
         return await payload(CommentPayload, work, Comment.of, "comment")
 
     @strawberry.mutation(description="Its author or a moderator deletes a comment.")
-    async def delete_comment(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    async def delete_comment(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The comment's global ID.")],
+    ) -> DeletePayload:
         work = comment_resolvers.delete_comment(context(info), id)
         return await payload(DeletePayload, work, name="deleted_id")

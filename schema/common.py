@@ -2,24 +2,74 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Mapping
+from enum import Enum
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
 from mallforum.context import Context
 from mallforum.errors import ErrorCode as ErrorCodeValues
 from mallforum.errors import Problem, UserFailure
-from resolvers.pagination import Page
+from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 T = TypeVar("T")
 M = TypeVar("M")
 P = TypeVar("P")
+E = TypeVar("E", bound=type[Enum])
 
 Info = strawberry.Info[Context, None]
 
-ErrorCode = strawberry.enum(
-    ErrorCodeValues, description="Stable codes of expected failures; clients branch on these."
+First = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"How many items, at most {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE})."
+    ),
+]
+After = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Start after this cursor (a previous page's endCursor); null: from the start."
+    ),
+]
+
+ERRORS = "Every expected failure, with its code; empty when the mutation succeeded."
+
+
+def described_enum(cls: E, description: str, values: Mapping[str, str]) -> E:
+    """strawberry.enum over a Python enum of the models, with a description for each value.
+
+    The Python enums live in models/ and resolvers/, so their values cannot be wrapped in
+    strawberry.enum_value; the descriptions go on the GraphQL definition instead.
+    """
+    enum = strawberry.enum(cls, description=description)
+    definition = enum.__strawberry_definition__  # type: ignore[attr-defined]
+    names = {value.name for value in definition.values}
+    if names != set(values):
+        raise ValueError(f"{cls.__name__}: describe exactly {sorted(names)}")
+    for value in definition.values:
+        value.description = values[value.name]
+    return enum
+
+
+ErrorCode = described_enum(
+    ErrorCodeValues,
+    "Stable codes of expected failures; clients branch on these.",
+    {
+        "INVALID": "The input breaks a rule; `field` names the input at fault.",
+        "NOT_FOUND": "Nothing the viewer may see has that id.",
+        "UNAUTHENTICATED": "The operation needs a signed-in member or a service token.",
+        "FORBIDDEN": "The viewer may not do this (role, ban, mute, or not the author).",
+        "LEVEL_TOO_LOW": "The viewer's member level is below what the board needs.",
+        "RATE_LIMITED": "Too many attempts in a short time; try again later.",
+        "REJECTED_BY_MODERATION": "Moderation refused the text as breaking the community rules.",
+        "DUPLICATE": "It exists already, e.g. a board with that slug.",
+        "CLOSED": "It is closed, e.g. a poll or a contest that has ended.",
+        "LOCKED": "The topic is locked: only moderators may change or comment on it.",
+        "INSUFFICIENT_POINTS": "The member has too few points for this.",
+        "OUT_OF_STOCK": "The reward has no units left.",
+        "CONFLICT": "It clashes with an earlier request or a change made meanwhile.",
+    },
 )
 
 
@@ -34,22 +84,32 @@ class Node:
 
 @strawberry.type(description="Where a page of a connection stands.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(
+        description="Whether more items follow: pass endCursor as `after` to get them."
+    )
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page, i.e. it was asked for with `after`."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The first item's cursor; null on an empty page."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The last item's cursor, to pass as `after`; null on an empty page."
+    )
 
 
 @strawberry.type(description="One item of a connection, with the cursor to page on from it.")
 class Edge(Generic[T]):
-    cursor: str
-    node: T
+    cursor: str = strawberry.field(description="Pass as `after` to get the items after this one.")
+    node: T = strawberry.field(description="The item.")
 
 
 @strawberry.type(description="A page of a list: `first` (default 20, at most 100) after a cursor.")
 class Connection(Generic[T]):
-    edges: list[Edge[T]]
-    page_info: PageInfo
+    edges: list[Edge[T]] = strawberry.field(description="This page's items, in the list's order.")
+    page_info: PageInfo = strawberry.field(
+        description="Whether more items follow, and the cursors to page on."
+    )
     count: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many items the whole list holds.")
@@ -77,8 +137,10 @@ class UserError:
         description='Path to the input field at fault, e.g. ["input", "title"]; '
         "null when no single field is."
     )
-    code: ErrorCode  # type: ignore[valid-type]
-    message: str
+    code: ErrorCode = strawberry.field(  # type: ignore[valid-type]
+        description="What went wrong, as a stable code to branch on."
+    )
+    message: str = strawberry.field(description="What went wrong, in words fit to show the user.")
 
     @classmethod
     def of(cls, problem: Problem) -> UserError:
@@ -105,7 +167,10 @@ async def payload(
     return payload_type(**{name: convert(value) if convert else value}, errors=[])
 
 
-@strawberry.type
+@strawberry.type(description="What a delete answers: the deleted ID, or why nothing was deleted.")
 class DeletePayload:
-    deleted_id: strawberry.ID | None = None
-    errors: list[UserError]
+    deleted_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="The global ID of what was deleted; null when errors is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 
 import models
 from resolvers.likes import set_like
 from schema.comments import Comment
-from schema.common import Info, Node, UserError, context, payload
+from schema.common import ERRORS, Info, Node, UserError, context, payload
 from schema.topics import Topic
 
 
-@strawberry.type
+@strawberry.type(
+    description="What like and unlike answer: the subject with its new count, or why not."
+)
 class LikePayload:
     subject: Node | None = strawberry.field(
         default=None, description="The topic or comment, with its new likeCount and viewerHasLiked."
     )
-    like_count: int | None = None
-    errors: list[UserError]
+    like_count: int | None = strawberry.field(
+        default=None, description="The subject's like count now; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 def _liked(subject: models.Topic | models.Comment) -> LikePayload:
     node = Topic.of(subject) if isinstance(subject, models.Topic) else Comment.of(subject)
     return LikePayload(subject=node, like_count=subject.like_count, errors=[])
+
+
+LikedId = Annotated[
+    strawberry.ID,
+    strawberry.argument(description="The global ID of a published topic or comment."),
+]
 
 
 async def _like_payload(info: Info, id: strawberry.ID, liked: bool) -> LikePayload:
@@ -34,9 +46,11 @@ class LikeMutations:
     @strawberry.mutation(
         description="Like a topic or comment. Liking twice is not an error and counts once."
     )
-    async def like(self, info: Info, id: strawberry.ID) -> LikePayload:
+    async def like(self, info: Info, id: LikedId) -> LikePayload:
         return await _like_payload(info, id, True)
 
-    @strawberry.mutation(description="Take a like back; unliking what you do not like is no error.")
-    async def unlike(self, info: Info, id: strawberry.ID) -> LikePayload:
+    @strawberry.mutation(
+        description="Active members take a like back; unliking what they do not like is no error."
+    )
+    async def unlike(self, info: Info, id: LikedId) -> LikePayload:
         return await _like_payload(info, id, False)

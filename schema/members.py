@@ -11,26 +11,60 @@ import models
 from mallforum.ids import encode_id, parse_id
 from resolvers import members as member_resolvers
 from resolvers.topics import TopicSort, member_facet, topic_page
-from schema.common import Connection, Info, Node, UserError, connection, context, payload
+from schema.common import (
+    ERRORS,
+    After,
+    Connection,
+    First,
+    Info,
+    Node,
+    UserError,
+    connection,
+    context,
+    described_enum,
+    payload,
+)
 
 if TYPE_CHECKING:
     from schema.topics import Topic
 
 TopicRef = Annotated["Topic", strawberry.lazy("schema.topics")]
 
-MemberRole = strawberry.enum(models.MemberRole, description="What a member may do here.")
-MemberStatus = strawberry.enum(
-    models.MemberStatus, description="ACTIVE members post; MUTED and BANNED ones cannot."
+MemberRole = described_enum(
+    models.MemberRole,
+    "What a member may do here, from the roles in their latest token.",
+    {
+        "MEMBER": "A shopper: reads, posts, comments and likes.",
+        "MODERATOR": "Also sees every board and all content, and acts on others' posts.",
+        "ADMIN": "May do all a moderator may, and also create boards.",
+    },
+)
+MemberStatus = described_enum(
+    models.MemberStatus,
+    "ACTIVE members post; MUTED and BANNED ones cannot.",
+    {
+        "ACTIVE": "May post, comment and like.",
+        "MUTED": "May not post, comment or like while the mute lasts.",
+        "BANNED": "May no longer post, comment or like.",
+    },
 )
 
 
 @strawberry.type(description="A shopper of the mall, as the community knows them.")
 class Member(Node):
-    nickname: str
-    avatar_url: str | None
-    role: MemberRole  # type: ignore[valid-type]
-    status: MemberStatus  # type: ignore[valid-type]
-    joined_at: datetime
+    nickname: str = strawberry.field(
+        description="The name shown for the member, from the mall's token; at most 64 characters."
+    )
+    avatar_url: str | None = strawberry.field(
+        description="The avatar image's URL, from the mall's token; null when none."
+    )
+    role: MemberRole = strawberry.field(  # type: ignore[valid-type]
+        description="What the member may do, from the roles in their latest token."
+    )
+    status: MemberStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Whether the member may write, or is muted or banned."
+    )
+    joined_at: datetime = strawberry.field(description="When the member first used the community.")
     model: strawberry.Private[models.Member]
 
     @classmethod
@@ -47,7 +81,7 @@ class Member(Node):
 
     @strawberry.field(description="Published topics this member wrote, newest first.")
     async def topics(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Connection[TopicRef]:
         from schema.topics import Topic  # import here: schema.topics imports this module
 
@@ -57,7 +91,13 @@ class Member(Node):
         return connection(page, Topic.of)
 
     @strawberry.field(description="Whether the mall reported that this member bought the SKU.")
-    async def is_verified_buyer(self, info: Info, sku: str) -> bool:
+    async def is_verified_buyer(
+        self,
+        info: Info,
+        sku: Annotated[
+            str, strawberry.argument(description="The product SKU, as the mall names it.")
+        ],
+    ) -> bool:
         return await context(info).loaders.verified_buyer.load(
             (self.model.mall_user_id, sku.strip())
         )
@@ -73,15 +113,22 @@ class RecordPurchaseInput:
     mall_user_id: str = strawberry.field(
         description="The mall's own user id (the JWT `sub` of that user)."
     )
-    sku: str
-    order_id: str
-    purchased_at: datetime | None = None
+    sku: str = strawberry.field(description="The product SKU bought, 1 to 64 characters.")
+    order_id: str = strawberry.field(
+        description="The mall's order id, 1 to 128 characters; a line reported twice counts once."
+    )
+    purchased_at: datetime | None = strawberry.field(
+        default=None, description="When it was bought, not in the future; now when left out."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What recordPurchase answers: whether it was recorded, or why not.")
 class PurchasePayload:
-    recorded: bool = False
-    errors: list[UserError]
+    recorded: bool = strawberry.field(
+        default=False,
+        description="True when recorded (or already known); false when errors is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.type
@@ -91,8 +138,12 @@ class MemberQueries:
         viewer = context(info).viewer
         return Member.of(viewer) if viewer else None
 
-    @strawberry.field(description="A member by global ID.")
-    async def member(self, info: Info, id: strawberry.ID) -> Member | None:
+    @strawberry.field(description="A member by global ID; null when there is none.")
+    async def member(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The member's global ID.")],
+    ) -> Member | None:
         parsed = parse_id(id)
         if parsed is None or parsed[0] != "Member":
             return None
@@ -104,7 +155,13 @@ class MemberMutations:
     @strawberry.mutation(
         description="The mall's backend (a service token): a member bought a product."
     )
-    async def record_purchase(self, info: Info, input: RecordPurchaseInput) -> PurchasePayload:
+    async def record_purchase(
+        self,
+        info: Info,
+        input: Annotated[
+            RecordPurchaseInput, strawberry.argument(description="The purchased order line.")
+        ],
+    ) -> PurchasePayload:
         work = member_resolvers.record_purchase(
             context(info), input.mall_user_id, input.sku, input.order_id, input.purchased_at
         )

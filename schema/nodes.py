@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Annotated
 
 import strawberry
 
@@ -26,7 +27,14 @@ class NodeQueries:
     @strawberry.field(
         description="Any entity by its global ID; null when the viewer may not see it."
     )
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(
+        self,
+        info: Info,
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(description="The global ID of a board, topic, comment or member."),
+        ],
+    ) -> Node | None:
         parsed = parse_id(id)
         if parsed is None or parsed[0] not in LOADERS:
             return None

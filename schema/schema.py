@@ -8,7 +8,6 @@ from pathlib import Path
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
-from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
 from mallforum.errors import QueryError
@@ -26,10 +25,17 @@ MAX_DEPTH = 12
 MAX_ALIASES = 30
 MAX_TOKENS = 4000
 
-Query = merge_types("Query", (NodeQueries, MemberQueries, BoardQueries, TopicQueries))
-Mutation = merge_types(
-    "Mutation", (TopicMutations, CommentMutations, LikeMutations, BoardMutations, MemberMutations)
+
+@strawberry.type(description="What can be read: entities by ID, members, boards, topics and feeds.")
+class Query(NodeQueries, MemberQueries, BoardQueries, TopicQueries):
+    """Every area's queries, merged."""
+
+
+@strawberry.type(
+    description="What can be written; expected failures come back in each payload's errors."
 )
+class Mutation(TopicMutations, CommentMutations, LikeMutations, BoardMutations, MemberMutations):
+    """Every area's mutations, merged."""
 
 
 def _is_unexpected(error: GraphQLError) -> bool:

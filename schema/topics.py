@@ -12,16 +12,21 @@ from mallforum.ids import encode_id, parse_id
 from resolvers import boards as board_resolvers
 from resolvers import topics as topic_resolvers
 from resolvers.comments import topic_comments
+from resolvers.pagination import MAX_PAGE_SIZE
 from resolvers.topics import TopicInput
 from schema.boards import Board, TopicSort
 from schema.common import (
+    ERRORS,
+    After,
     Connection,
     DeletePayload,
+    First,
     Info,
     Node,
     UserError,
     connection,
     context,
+    described_enum,
     payload,
 )
 from schema.members import Member
@@ -33,32 +38,56 @@ CommentRef = Annotated["Comment", strawberry.lazy("schema.comments")]
 
 PRODUCT_FEED_PAGE_SIZE = 10
 
-TopicKind = strawberry.enum(models.TopicKind, description="What kind of post a topic is.")
-ContentStatus = strawberry.enum(
+TopicKind = described_enum(
+    models.TopicKind,
+    "What kind of post a topic is.",
+    {
+        "DISCUSSION": "An ordinary post.",
+        "QUESTION": "A question; acceptedAnswer names the comment that answered it.",
+        "POLL": "A post with a poll; createTopic does not make these.",
+        "CONTEST_ENTRY": "An entry to a contest; createTopic does not make these.",
+        "ANNOUNCEMENT": "News from the staff; only moderators post these.",
+    },
+)
+ContentStatus = described_enum(
     models.ContentStatus,
-    description="PUBLISHED is seen by all; PENDING_REVIEW only by its author and moderators.",
+    "Whether a topic or comment is published, held for review or removed.",
+    {
+        "PUBLISHED": "Seen by all who may see its board.",
+        "PENDING_REVIEW": "Held by moderation: seen only by its author and moderators.",
+        "HIDDEN": "Hidden by a moderator: seen only by moderators.",
+        "DELETED": "Deleted by its author or a moderator: seen only by moderators.",
+    },
 )
 
 
 @strawberry.type(description="A topic (帖子) in a board.")
 class Topic(Node):
-    title: str
+    title: str = strawberry.field(description="The headline, 1 to 120 characters.")
     body: str = strawberry.field(description="Markdown source as written.")
     body_html: str = strawberry.field(
         description="Rendered, sanitized HTML: safe to insert into a page."
     )
-    kind: TopicKind  # type: ignore[valid-type]
-    status: ContentStatus  # type: ignore[valid-type]
-    tags: list[str]
-    product_skus: list[str]
-    image_urls: list[str]
-    is_pinned: bool
-    is_featured: bool
+    kind: TopicKind = strawberry.field(  # type: ignore[valid-type]
+        description="What kind of post this is."
+    )
+    status: ContentStatus = strawberry.field(  # type: ignore[valid-type]
+        description="Whether the topic is published, held for review or removed."
+    )
+    tags: list[str] = strawberry.field(
+        description="Up to 10 lowercase tags; Board.topics(tag:) lists the topics of a tag."
+    )
+    product_skus: list[str] = strawberry.field(
+        description="Up to 20 SKUs of the mall's products it is about; productFeed lists them."
+    )
+    image_urls: list[str] = strawberry.field(description="Up to 9 image URLs, in order.")
+    is_pinned: bool = strawberry.field(description="Whether a moderator pinned the topic.")
+    is_featured: bool = strawberry.field(description="Whether a moderator featured the topic.")
     is_locked: bool = strawberry.field(description="Locked topics take no new comments.")
-    like_count: int
+    like_count: int = strawberry.field(description="How many members like this topic.")
     comment_count: int = strawberry.field(description="Published comments and replies.")
     view_count: int = strawberry.field(description="Readers, once per reader per day.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was posted.")
     last_activity_at: datetime = strawberry.field(description="When it was last commented.")
     model: strawberry.Private[models.Topic]
 
@@ -85,13 +114,13 @@ class Topic(Node):
             model=topic,
         )
 
-    @strawberry.field
+    @strawberry.field(description="Who posted the topic.")
     async def author(self, info: Info) -> Member:
         member = await context(info).loaders.member_by_id.load(self.model.author_id)
         assert member is not None
         return Member.of(member)
 
-    @strawberry.field
+    @strawberry.field(description="The board the topic is posted in.")
     async def board(self, info: Info) -> Board:
         board = await context(info).loaders.board_by_id.load(self.model.board_id)
         assert board is not None
@@ -118,7 +147,7 @@ class Topic(Node):
 
     @strawberry.field(description="Top-level comments, oldest first; replies are under each.")
     async def comments(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Connection[CommentRef]:
         from schema.comments import Comment  # import here: schema.comments imports this module
 
@@ -142,12 +171,22 @@ async def load_topic(info: Info, topic_id: int) -> Topic | None:
 
 @strawberry.input(description="A new topic.")
 class CreateTopicInput:
-    board_id: strawberry.ID
+    board_id: strawberry.ID = strawberry.field(
+        description="The board to post in; the member's level must reach its minLevelToPost."
+    )
     title: str = strawberry.field(description="1 to 120 characters.")
     body: str = strawberry.field(description="Markdown, 1 to 20,000 characters.")
-    kind: TopicKind | None = models.TopicKind.DISCUSSION  # type: ignore[valid-type]
-    tags: list[str] | None = strawberry.field(default=None, description="At most 10.")
-    product_skus: list[str] | None = strawberry.field(default=None, description="At most 20.")
+    kind: TopicKind | None = strawberry.field(  # type: ignore[valid-type]
+        default=models.TopicKind.DISCUSSION,
+        description="ANNOUNCEMENT is for moderators; POLL and CONTEST_ENTRY are refused here.",
+    )
+    tags: list[str] | None = strawberry.field(
+        default=None,
+        description="At most 10, up to 24 characters each; stored lowercase, without '#'.",
+    )
+    product_skus: list[str] | None = strawberry.field(
+        default=None, description="At most 20: letters, digits, '.', '_' or '-', up to 64 each."
+    )
     image_urls: list[str] | None = strawberry.field(
         default=None, description="At most 9, http or https."
     )
@@ -155,24 +194,39 @@ class CreateTopicInput:
 
 @strawberry.input(description="Changes to a topic; fields left out stay as they are.")
 class UpdateTopicInput:
-    id: strawberry.ID
-    title: str | None = None
-    body: str | None = None
-    tags: list[str] | None = None
-    product_skus: list[str] | None = None
-    image_urls: list[str] | None = None
+    id: strawberry.ID = strawberry.field(description="The global ID of the topic to change.")
+    title: str | None = strawberry.field(
+        default=None, description="A new title, 1 to 120 characters."
+    )
+    body: str | None = strawberry.field(
+        default=None, description="A new Markdown body, 1 to 20,000 characters."
+    )
+    tags: list[str] | None = strawberry.field(
+        default=None, description="Tags to replace the old ones, at most 10."
+    )
+    product_skus: list[str] | None = strawberry.field(
+        default=None, description="Product SKUs to replace the old ones, at most 20."
+    )
+    image_urls: list[str] | None = strawberry.field(
+        default=None, description="Image URLs to replace the old ones, at most 9, http or https."
+    )
 
 
-@strawberry.type
+@strawberry.type(description="What a topic mutation answers: the topic, or why not.")
 class TopicPayload:
-    topic: Topic | None = None
-    errors: list[UserError]
+    topic: Topic | None = strawberry.field(
+        default=None, description="The topic as it is now; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
+
+
+TopicId = Annotated[strawberry.ID, strawberry.argument(description="The topic's global ID.")]
 
 
 @strawberry.type
 class TopicQueries:
     @strawberry.field(description="A topic by global ID; reading it counts a view.")
-    async def topic(self, info: Info, id: strawberry.ID) -> Topic | None:
+    async def topic(self, info: Info, id: TopicId) -> Topic | None:
         parsed = parse_id(id)
         if parsed is None or parsed[0] != "Topic":
             return None
@@ -186,10 +240,21 @@ class TopicQueries:
     async def product_feed(
         self,
         info: Info,
-        sku: str,
-        first: int | None = PRODUCT_FEED_PAGE_SIZE,
-        after: str | None = None,
-        sort: TopicSort | None = TopicSort.HOT,  # type: ignore[valid-type]
+        sku: Annotated[
+            str, strawberry.argument(description="The product SKU, as the mall names it.")
+        ],
+        first: Annotated[
+            int | None,
+            strawberry.argument(
+                description=f"How many topics, at most {MAX_PAGE_SIZE} "
+                f"(default {PRODUCT_FEED_PAGE_SIZE})."
+            ),
+        ] = PRODUCT_FEED_PAGE_SIZE,
+        after: After = None,
+        sort: Annotated[  # type: ignore[valid-type]
+            TopicSort | None,
+            strawberry.argument(description="The order of the topics (default HOT)."),
+        ] = TopicSort.HOT,
     ) -> Connection[Topic]:
         page = await topic_resolvers.topic_page(
             context(info),
@@ -201,9 +266,11 @@ class TopicQueries:
         )
         return connection(page, Topic.of)
 
-    @strawberry.field(description="Topics from the boards the viewer follows, newest first.")
+    @strawberry.field(
+        description="Topics from the boards and tags the viewer follows, newest first."
+    )
     async def home_feed(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: First = None, after: After = None
     ) -> Connection[Topic]:
         page = await board_resolvers.home_feed(context(info), first, after)
         return connection(page, Topic.of)
@@ -221,8 +288,14 @@ def _topic_input(data: CreateTopicInput | UpdateTopicInput) -> TopicInput:
 
 @strawberry.type
 class TopicMutations:
-    @strawberry.mutation(description="Post a topic in a board.")
-    async def create_topic(self, info: Info, input: CreateTopicInput) -> TopicPayload:
+    @strawberry.mutation(
+        description="Active members post a topic in a board whose minLevelToPost they reach."
+    )
+    async def create_topic(
+        self,
+        info: Info,
+        input: Annotated[CreateTopicInput, strawberry.argument(description="The new topic.")],
+    ) -> TopicPayload:
         work = topic_resolvers.create_topic(
             context(info),
             input.board_id,
@@ -232,12 +305,20 @@ class TopicMutations:
         )
         return await payload(TopicPayload, work, Topic.of, "topic")
 
-    @strawberry.mutation(description="Its author or a moderator changes a topic.")
-    async def update_topic(self, info: Info, input: UpdateTopicInput) -> TopicPayload:
+    @strawberry.mutation(
+        description="Its author or a moderator changes a topic; a locked one only a moderator."
+    )
+    async def update_topic(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateTopicInput, strawberry.argument(description="The topic and what to change.")
+        ],
+    ) -> TopicPayload:
         work = topic_resolvers.update_topic(context(info), input.id, _topic_input(input))
         return await payload(TopicPayload, work, Topic.of, "topic")
 
     @strawberry.mutation(description="Its author or a moderator deletes a topic.")
-    async def delete_topic(self, info: Info, id: strawberry.ID) -> DeletePayload:
+    async def delete_topic(self, info: Info, id: TopicId) -> DeletePayload:
         work = topic_resolvers.delete_topic(context(info), id)
         return await payload(DeletePayload, work, name="deleted_id")
