@@ -85,6 +85,17 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='TagFollow',
+            fields=[
+                ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('member', fields.ForeignKeyField('mallforum.Member', source_field='member_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('tag', fields.CharField(max_length=32)),
+                ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
+            ],
+            options={'table': 'tag_follow', 'app': 'mallforum', 'unique_together': (('member', 'tag'),), 'pk_attr': 'id', 'table_description': 'A member follows a tag: topics with it, in any board, reach their home feed.'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='Topic',
             fields=[
                 ('id', fields.BigIntField(generated=True, primary_key=True, unique=True, db_index=True)),

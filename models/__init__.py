@@ -5,7 +5,7 @@ from models.comments import Comment
 from models.likes import Like, LikeSubject
 from models.members import Member, MemberRole, MemberStatus
 from models.purchases import Purchase
-from models.topics import ContentStatus, Topic, TopicKind, TopicListing
+from models.topics import ContentStatus, TagFollow, Topic, TopicKind, TopicListing
 
 __all__ = [
     "Board",
@@ -19,6 +19,7 @@ __all__ = [
     "MemberRole",
     "MemberStatus",
     "Purchase",
+    "TagFollow",
     "Topic",
     "TopicKind",
     "TopicListing",

@@ -91,3 +91,19 @@ class TopicListing(Model):
             Index(fields=("facet", "top_key"), name="listing_top_idx"),
             Index(fields=("facet", "last_activity_at", "topic_id"), name="listing_active_idx"),
         ]
+
+
+class TagFollow(Model):
+    """A member follows a tag: topics with it, in any board, reach their home feed."""
+
+    id = fields.BigIntField(primary_key=True)
+    member = fields.ForeignKeyField(
+        "mallforum.Member", related_name=False, on_delete=fields.CASCADE
+    )
+    member_id: int
+    tag = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tag_follow"
+        unique_together = (("member", "tag"),)

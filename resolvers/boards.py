@@ -13,7 +13,14 @@ from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from models import Board, BoardFollow, BoardKind, Topic
 from resolvers.pagination import Page
-from resolvers.topics import TopicSort, board_facet, can_view_board, topic_page
+from resolvers.topics import (
+    TopicSort,
+    board_facet,
+    can_view_board,
+    followed_tags,
+    tag_facet,
+    topic_page,
+)
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 LEVEL_MAX = 100
@@ -99,10 +106,11 @@ async def set_follow(ctx: Context, board_gid: str, follow: bool) -> Board:
 
 
 async def home_feed(ctx: Context, first: int | None, after: str | None) -> Page[Topic]:
-    """Newest topics of the boards the viewer follows; empty for anonymous readers."""
+    """Newest topics of the boards and tags the viewer follows; empty for anonymous readers."""
     member = ctx.viewer
-    followed: list[int] = []
+    facets: list[str] = []
     if member is not None:
-        rows = await BoardFollow.filter(member_id=member.pk).values_list("board_id", flat=True)
-        followed = cast(list[int], rows)
-    return await topic_page(ctx, [board_facet(b) for b in followed], TopicSort.LATEST, first, after)
+        boards = await BoardFollow.filter(member_id=member.pk).values_list("board_id", flat=True)
+        facets = [board_facet(cast(int, b)) for b in boards]
+        facets += [tag_facet(tag) for tag in await followed_tags(ctx)]
+    return await topic_page(ctx, facets, TopicSort.LATEST, first, after)

@@ -23,7 +23,16 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
-from models import Board, BoardKind, ContentStatus, Member, Topic, TopicKind, TopicListing
+from models import (
+    Board,
+    BoardKind,
+    ContentStatus,
+    Member,
+    TagFollow,
+    Topic,
+    TopicKind,
+    TopicListing,
+)
 from resolvers.moderation import screen
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
 
@@ -71,6 +80,10 @@ def board_facet(board_id: int, tag: str | None = None) -> str:
     return f"board:{board_id}" if tag is None else f"board:{board_id}:tag:{normalize_tag(tag)}"
 
 
+def tag_facet(tag: str) -> str:
+    return f"tag:{normalize_tag(tag)}"
+
+
 def sku_facet(sku: str) -> str:
     return f"sku:{sku.strip()}"
 
@@ -85,6 +98,7 @@ def facets_of(topic: Topic) -> list[str]:
         board_facet(topic.board_id),
         member_facet(topic.author_id),
         *(board_facet(topic.board_id, tag) for tag in topic.tags),
+        *(tag_facet(tag) for tag in topic.tags),
         *(sku_facet(sku) for sku in topic.product_skus),
     ]
 
@@ -136,10 +150,11 @@ async def topic_page(
         feed_rows, feed_has_next = await keyset_rows(visible.filter(facet=facet), key, size, after)
         rows.extend(feed_rows)
         has_next = has_next or feed_has_next
-    if len(facets) > 1:
+    if len(facets) > 1:  # merge, keeping a topic listed in two of the feeds once
         rows.sort(
             key=lambda item: [getattr(item[1], c) for c in key.columns], reverse=key.descending
         )
+        rows = list({row.topic_id: (cursor, row) for cursor, row in rows}.values())
         has_next = has_next or len(rows) > size
         rows = rows[:size]
     topics = {t.pk: t for t in await Topic.filter(id__in=[r.topic_id for _, r in rows])}
@@ -391,3 +406,39 @@ async def delete_topic(ctx: Context, topic_gid: str) -> str:
     async with in_transaction():
         await change_status(await lock_topic(found.pk), ContentStatus.DELETED)
     return topic_gid
+
+
+# ---------------------------------------------------------------- followed tags
+
+TAG_FOLLOWS_MAX = 50
+
+
+async def followed_tags(ctx: Context) -> list[str]:
+    """The tags the viewer follows, in the order they followed them; none when anonymous."""
+    if ctx.viewer is None:
+        return []
+    tags = (
+        await TagFollow.filter(member_id=ctx.viewer.pk).order_by("id").values_list("tag", flat=True)
+    )
+    return [str(tag) for tag in tags]
+
+
+async def set_tag_follow(ctx: Context, tag: str, follow: bool) -> list[str]:
+    """Follow or stop following a tag; answers the tags now followed."""
+    member = ctx.require_member()
+    clean = normalize_tag(tag)
+    if not 1 <= len(clean) <= TAG_LENGTH_MAX:
+        raise UserFailure.of(
+            ErrorCode.INVALID, f"A tag is 1 to {TAG_LENGTH_MAX} characters.", ["tag"]
+        )
+    if not follow:
+        await TagFollow.filter(member_id=member.pk, tag=clean).delete()
+    elif not await TagFollow.exists(member_id=member.pk, tag=clean):
+        async with in_transaction():
+            await Member.select_for_update().get(id=member.pk)  # one follow at a time
+            if await TagFollow.filter(member_id=member.pk).count() >= TAG_FOLLOWS_MAX:
+                raise UserFailure.of(
+                    ErrorCode.INVALID, f"You can follow at most {TAG_FOLLOWS_MAX} tags.", ["tag"]
+                )
+            await TagFollow.get_or_create(member_id=member.pk, tag=clean)
+    return await followed_tags(ctx)

@@ -221,6 +221,18 @@ class TopicPayload:
 
 
 TopicId = Annotated[strawberry.ID, strawberry.argument(description="The topic's global ID.")]
+TagArgument = Annotated[
+    str, strawberry.argument(description="The tag, as topics carry it; a leading # is ignored.")
+]
+
+
+@strawberry.type(description="What following or unfollowing a tag answers.")
+class TagFollowPayload:
+    followed_tags: list[str] | None = strawberry.field(
+        default=None,
+        description="Every tag the viewer now follows; null when errors is not empty.",
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.type
@@ -275,6 +287,13 @@ class TopicQueries:
         page = await board_resolvers.home_feed(context(info), first, after)
         return connection(page, Topic.of)
 
+    @strawberry.field(
+        description=f"The tags the viewer follows (at most {topic_resolvers.TAG_FOLLOWS_MAX}); "
+        "empty when anonymous."
+    )
+    async def followed_tags(self, info: Info) -> list[str]:
+        return await topic_resolvers.followed_tags(context(info))
+
 
 def _topic_input(data: CreateTopicInput | UpdateTopicInput) -> TopicInput:
     return TopicInput(
@@ -322,3 +341,16 @@ class TopicMutations:
     async def delete_topic(self, info: Info, id: TopicId) -> DeletePayload:
         work = topic_resolvers.delete_topic(context(info), id)
         return await payload(DeletePayload, work, name="deleted_id")
+
+    @strawberry.mutation(
+        description="Signed-in members: follow a tag, so topics with it, in any board, reach "
+        f"their homeFeed; at most {topic_resolvers.TAG_FOLLOWS_MAX} tags."
+    )
+    async def follow_tag(self, info: Info, tag: TagArgument) -> TagFollowPayload:
+        work = topic_resolvers.set_tag_follow(context(info), tag, True)
+        return await payload(TagFollowPayload, work, name="followed_tags")
+
+    @strawberry.mutation(description="Signed-in members: stop following a tag.")
+    async def unfollow_tag(self, info: Info, tag: TagArgument) -> TagFollowPayload:
+        work = topic_resolvers.set_tag_follow(context(info), tag, False)
+        return await payload(TagFollowPayload, work, name="followed_tags")

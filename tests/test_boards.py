@@ -534,3 +534,61 @@ async def test_home_feed_merges_several_followed_boards_page_by_page(api):
         after = feed["pageInfo"]["endCursor"]
     assert seen == [f"t{n}" for n in reversed(range(9))]
     assert pages == 5
+
+
+FOLLOW_TAG = """
+mutation($tag: String!) { followTag(tag: $tag) { followedTags errors { field code } } }"""
+UNFOLLOW_TAG = """
+mutation($tag: String!) { unfollowTag(tag: $tag) { followedTags errors { field code } } }"""
+
+
+async def test_followed_tags_bring_their_topics_from_any_board_into_the_home_feed(api):
+    beauty, phones = await create_board(api, "beauty"), await create_board(api, "phones")
+    await create_topic(api, beauty["id"], title="tagged in beauty", tags=["开箱"])
+    await create_topic(api, phones["id"], title="untagged")
+    await create_topic(api, phones["id"], title="tagged in phones", tags=["#开箱", "deal"])
+    payload = (await api(FOLLOW_TAG, {"tag": "#开箱"}, as_="alice"))["followTag"]
+    assert payload == {"followedTags": ["开箱"], "errors": []}
+    assert await home_titles(api) == ["tagged in phones", "tagged in beauty"]
+    assert (await api("{ followedTags }", as_="alice"))["followedTags"] == ["开箱"]
+    assert (await api("{ followedTags }", as_="bob"))["followedTags"] == []
+    unfollowed = (await api(UNFOLLOW_TAG, {"tag": "开箱"}, as_="alice"))["unfollowTag"]
+    assert unfollowed == {"followedTags": [], "errors": []}
+    assert await home_titles(api) == []
+
+
+async def test_a_topic_in_a_followed_board_and_a_followed_tag_is_listed_once(api):
+    beauty = await create_board(api, "beauty")
+    for n in range(4):
+        await create_topic(api, beauty["id"], title=f"t{n}", tags=["deal"] if n % 2 else [])
+    await follow(api, beauty["id"])
+    await api(FOLLOW_TAG, {"tag": "deal"}, as_="alice")
+    first = (await api(HOME_FEED, {"first": 3}, as_="alice"))["homeFeed"]
+    assert [e["node"]["title"] for e in first["edges"]] == ["t3", "t2", "t1"]
+    assert first["pageInfo"]["hasNextPage"] is True
+    rest = await home_titles(api, first=3, after=first["pageInfo"]["endCursor"])
+    assert rest == ["t0"]
+
+
+async def test_following_a_tag_needs_a_member_and_a_sensible_tag(api):
+    anonymous = (await api(FOLLOW_TAG, {"tag": "deal"}))["followTag"]
+    assert anonymous == {
+        "followedTags": None,
+        "errors": [{"field": None, "code": "UNAUTHENTICATED"}],
+    }
+    for tag in ("", "  #  ", "x" * 25):
+        payload = (await api(FOLLOW_TAG, {"tag": tag}, as_="alice"))["followTag"]
+        assert payload["errors"] == [{"field": ["tag"], "code": "INVALID"}], tag
+
+
+async def test_a_member_follows_at_most_fifty_tags_even_when_asking_at_once(api):
+    results = await concurrently(
+        api.post(FOLLOW_TAG, {"tag": f"tag{n}"}, as_="alice") for n in range(55)
+    )
+    refused = [r for r in results if r["followTag"]["errors"]]
+    assert len(refused) == 5
+    assert all(r["followTag"]["errors"] == [{"field": ["tag"], "code": "INVALID"}] for r in refused)
+    followed = (await api("{ followedTags }", as_="alice"))["followedTags"]
+    assert len(followed) == 50
+    again = (await api(FOLLOW_TAG, {"tag": followed[0]}, as_="alice"))["followTag"]
+    assert again == {"followedTags": followed, "errors": []}  # following twice is no error
