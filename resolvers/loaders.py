@@ -62,7 +62,7 @@ class Loaders:
                 member_id=self._viewer_id, subject_id__in=list({i for _, i in keys})
             ).values_list("subject_kind", "subject_id")
         )
-        return [(kind.value, i) in liked or (kind, i) in liked for kind, i in keys]
+        return [(kind, i) in liked for kind, i in keys]
 
     async def _load_followed_by_viewer(self, board_ids: Sequence[int]) -> list[bool]:
         """FollowedByViewer: board id → whether the viewer follows that board."""
