@@ -62,11 +62,16 @@ class Context:
             raise UserFailure.of(ErrorCode.UNAUTHENTICATED, "Sign in to do that.")
         return self.viewer
 
-    def require_active_member(self) -> Member:
-        """A signed-in member who is neither banned nor muted, or the reason why not."""
+    def require_unbanned_member(self) -> Member:
+        """A signed-in member who is not banned: muted members may still like and follow."""
         member = self.require_member()
         if member.status == MemberStatus.BANNED:
             raise UserFailure.of(ErrorCode.FORBIDDEN, "Your account is banned from the community.")
+        return member
+
+    def require_active_member(self) -> Member:
+        """A signed-in member who may post: neither banned nor muted, or the reason why not."""
+        member = self.require_unbanned_member()
         if member.status == MemberStatus.MUTED:
             until = member.muted_until
             if until is None or until > now():

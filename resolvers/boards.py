@@ -93,7 +93,7 @@ async def board_topics(
 
 
 async def set_follow(ctx: Context, board_gid: str, follow: bool) -> Board:
-    member = ctx.require_member()
+    member = ctx.require_unbanned_member()
     board = await visible_board(ctx, decode_id(board_gid, "Board", field=["boardId"]))
     if board is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No board has that id.", ["boardId"])

@@ -30,7 +30,7 @@ async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment
     The subject's row is locked first, so every like of one subject is counted in turn
     and `likeCount` always equals the number of like rows.
     """
-    member = ctx.require_active_member()
+    member = ctx.require_unbanned_member()
     kind, subject_id = await _likeable(ctx, global_id)
     async with in_transaction():
         if kind == LikeSubject.TOPIC:

@@ -425,7 +425,7 @@ async def followed_tags(ctx: Context) -> list[str]:
 
 async def set_tag_follow(ctx: Context, tag: str, follow: bool) -> list[str]:
     """Follow or stop following a tag; answers the tags now followed."""
-    member = ctx.require_member()
+    member = ctx.require_unbanned_member()
     clean = normalize_tag(tag)
     if not 1 <= len(clean) <= TAG_LENGTH_MAX:
         raise UserFailure.of(
