@@ -26,6 +26,25 @@ def can_view_comment(ctx: Context, comment: Comment) -> bool:
     return own and comment.status == ContentStatus.PENDING_REVIEW
 
 
+def is_removed(comment: Comment) -> bool:
+    return comment.status in (ContentStatus.DELETED, ContentStatus.HIDDEN)
+
+
+def shows_body(ctx: Context, comment: Comment) -> bool:
+    """A removed comment is an empty placeholder, except to moderators."""
+    return not is_removed(comment) or ctx.is_moderator
+
+
+async def replied_comment(ctx: Context, reply: Comment) -> Comment | None:
+    """The comment a reply answers; a removed one stays as a placeholder, as in the list."""
+    if reply.parent_id is None:
+        return None
+    parent = await ctx.loaders.comment_by_id.load(reply.parent_id)
+    if parent is None or not (is_removed(parent) or can_view_comment(ctx, parent)):
+        return None
+    return parent
+
+
 async def visible_comment(ctx: Context, comment_id: int) -> Comment | None:
     comment = await ctx.loaders.comment_by_id.load(comment_id)
     if comment is None or not can_view_comment(ctx, comment):

@@ -205,6 +205,17 @@ async def view_topic(ctx: Context, topic_id: int) -> Topic | None:
     return topic
 
 
+async def author_is_verified_buyer(ctx: Context, topic: Topic) -> bool:
+    """Whether the mall reported that the author bought one of the topic's products."""
+    if not topic.product_skus:
+        return False
+    author = await ctx.loaders.member_by_id.load(topic.author_id)
+    if author is None:
+        return False
+    keys = [(author.mall_user_id, sku) for sku in topic.product_skus]
+    return any(await ctx.loaders.verified_buyer.load_many(keys))
+
+
 # ---------------------------------------------------------------- input
 
 

@@ -46,17 +46,14 @@ class Comment(Node):
             model=comment,
         )
 
-    def _removed_for(self, info: Info) -> bool:
-        removed = self.model.status in (models.ContentStatus.DELETED, models.ContentStatus.HIDDEN)
-        return removed and not context(info).is_moderator
-
     @strawberry.field(description="Markdown source; empty when the comment was removed.")
     def body(self, info: Info) -> str:
-        return "" if self._removed_for(info) else self.model.body
+        return self.model.body if comment_resolvers.shows_body(context(info), self.model) else ""
 
     @strawberry.field(description="Rendered, sanitized HTML; empty when the comment was removed.")
     def body_html(self, info: Info) -> str:
-        return "" if self._removed_for(info) else self.model.body_html
+        shown = comment_resolvers.shows_body(context(info), self.model)
+        return self.model.body_html if shown else ""
 
     @strawberry.field(description="Who wrote the comment.")
     async def author(self, info: Info) -> Member:
@@ -74,15 +71,8 @@ class Comment(Node):
         description="The comment this one replies to; null for a comment on the topic itself."
     )
     async def parent(self, info: Info) -> Comment | None:
-        if self.model.parent_id is None:
-            return None
-        parent = await context(info).loaders.comment_by_id.load(self.model.parent_id)
-        if parent is None:
-            return None
-        # A removed comment that was answered stays as a placeholder, as it does in the list.
-        removed = parent.status in (models.ContentStatus.DELETED, models.ContentStatus.HIDDEN)
-        visible = removed or comment_resolvers.can_view_comment(context(info), parent)
-        return Comment.of(parent) if visible else None
+        parent = await comment_resolvers.replied_comment(context(info), self.model)
+        return Comment.of(parent) if parent else None
 
     @strawberry.field(description="Replies in this comment's thread, oldest first.")
     async def replies(

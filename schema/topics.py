@@ -135,15 +135,7 @@ class Topic(Node):
         description="The author bought one of productSkus (known from the mall's purchase records)."
     )
     async def author_is_verified_buyer(self, info: Info) -> bool:
-        if not self.model.product_skus:
-            return False
-        loaders = context(info).loaders
-        author = await loaders.member_by_id.load(self.model.author_id)
-        assert author is not None
-        bought = await loaders.verified_buyer.load_many(
-            [(author.mall_user_id, sku) for sku in self.model.product_skus]
-        )
-        return any(bought)
+        return await topic_resolvers.author_is_verified_buyer(context(info), self.model)
 
     @strawberry.field(description="Top-level comments, oldest first; replies are under each.")
     async def comments(
