@@ -79,12 +79,6 @@ class Context:
                 raise UserFailure.of(ErrorCode.FORBIDDEN, f"You are muted{when}.")
         return member
 
-    def require_moderator(self) -> Member:
-        member = self.require_member()
-        if not self.is_moderator:
-            raise UserFailure.of(ErrorCode.FORBIDDEN, "Only moderators may do that.")
-        return member
-
     def require_admin(self) -> None:
         if self.principal is None:
             raise UserFailure.of(ErrorCode.UNAUTHENTICATED, "Sign in to do that.")

@@ -10,7 +10,7 @@ from tortoise.exceptions import IntegrityError
 from mallforum.auth import Principal
 from mallforum.clock import now
 from mallforum.context import Context
-from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.errors import Problems
 from models import Member, MemberRole, Purchase
 
 NICKNAME_MAX = 64
@@ -85,10 +85,3 @@ async def record_purchase(
             defaults={"purchased_at": purchased_at or now()},
         )
     return True
-
-
-async def member_by_id(ctx: Context, member_id: int) -> Member:
-    member = await ctx.loaders.member_by_id.load(member_id)
-    if member is None:
-        raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.")
-    return member
