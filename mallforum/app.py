@@ -16,12 +16,13 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from mallforum import database
+from mallforum import database, outbox
 from mallforum.auth import AuthMiddleware, Principal
 from mallforum.context import Context
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings, get_settings
 from moderation import Pipeline
+from resolvers import badges
 from resolvers.loaders import Loaders
 from resolvers.members import provision_member
 from schema.schema import build_schema
@@ -45,7 +46,7 @@ class GraphQLView(GraphQL):
         self, request: Request | WebSocket, response: Response
     ) -> Context:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
-        viewer = await provision_member(principal) if principal else None
+        viewer = await provision_member(self.settings, principal) if principal else None
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         if isinstance(request, Request):
             cacheable = request.method == "GET" and principal is None
@@ -88,10 +89,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await database.open_database(settings)
+        await badges.sync_catalogue(settings)
         state["redis"] = RedisStore.from_settings(settings)
         state["moderation"] = Pipeline()
         try:
-            yield
+            async with outbox.running_worker(settings):
+                yield
         finally:
             await state["redis"].close()
             await database.close_database()

@@ -64,7 +64,7 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     if await Board.exists():
         return False
     admin = Principal("demo-admin", "社区管理员", None, frozenset({"admin"}))
-    admin_ctx = _context(settings, redis, admin, await members.provision_member(admin))
+    admin_ctx = _context(settings, redis, admin, await members.provision_member(settings, admin))
     board_ids = {}
     for slug, name, description, kind, level in BOARDS:
         board = await boards.create_board(admin_ctx, slug, name, description, kind, level, level)
@@ -72,7 +72,7 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     people = []
     for sub, nickname in MEMBERS:
         principal = Principal(sub, nickname, None, frozenset())
-        member = await members.provision_member(principal)
+        member = await members.provision_member(settings, principal)
         people.append(lambda m=member, p=principal: _context(settings, redis, p, m))
     from mallforum.ids import encode_id
 

@@ -7,12 +7,23 @@ from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mallforum.rules import (
+    DEFAULT_EARNINGS,
+    DEFAULT_LEVELS,
+    EARNED_REASONS,
+    CheckInRule,
+    Earning,
+    Levels,
+)
+from models import PointReason
 
 log = logging.getLogger(__name__)
 
 DEVELOPMENT_JWT_SECRET = "mallforum-development-secret-do-not-use-in-production"
+DEVELOPMENT_WEBHOOK_SECRET = "mallforum-development-webhook-secret"
 EMBEDDED_DATA_DIR = Path(".mallforum")
 
 
@@ -30,9 +41,33 @@ class Settings(BaseSettings):
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     webhook_url: str | None = None
+    webhook_secret: str | None = None
+    outbox_poll_seconds: float = 1.0
     timezone: str = "Asia/Shanghai"
     data_dir: Path = EMBEDDED_DATA_DIR
     db_pool_size: int = 10
+    levels: Levels = Levels(levels=DEFAULT_LEVELS)
+    earnings: dict[PointReason, Earning] = {}
+    check_in: CheckInRule = CheckInRule()
+    mall_domains: list[str] = []
+    badges_file: Path | None = None
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _level_list(cls, value: object) -> object:
+        return {"levels": value} if isinstance(value, list) else value
+
+    @field_validator("earnings")
+    @classmethod
+    def _earned_reasons(cls, value: dict[PointReason, Earning]) -> dict[PointReason, Earning]:
+        unknown = set(value) - EARNED_REASONS
+        if unknown:
+            raise ValueError(f"no configurable earning for {sorted(unknown)}")
+        return value
+
+    def earning(self, reason: PointReason) -> Earning:
+        """What an action earns: the configured amounts, else the defaults."""
+        return self.earnings.get(reason) or DEFAULT_EARNINGS[reason]
 
     @property
     def is_production(self) -> bool:
@@ -57,6 +92,10 @@ class Settings(BaseSettings):
         return self.jwt_secret or DEVELOPMENT_JWT_SECRET
 
     @property
+    def effective_webhook_secret(self) -> str:
+        return self.webhook_secret or DEVELOPMENT_WEBHOOK_SECRET
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -72,6 +111,8 @@ class Settings(BaseSettings):
                 missing.append("MALLFORUM_DATABASE_URL")
             if self.uses_embedded_redis:
                 missing.append("MALLFORUM_REDIS_URL")
+            if self.webhook_url and not self.webhook_secret:
+                missing.append("MALLFORUM_WEBHOOK_SECRET (to sign MALLFORUM_WEBHOOK_URL's events)")
             if missing:
                 raise RuntimeError("MALLFORUM_ENV=production needs " + ", ".join(missing))
         elif not self.jwt_secret and not self.jwt_public_key:

@@ -2,15 +2,31 @@
 
 from models.boards import Board, BoardFollow, BoardKind
 from models.comments import Comment
+from models.growth import (
+    ActivityDay,
+    Badge,
+    BadgeAward,
+    BadgeKind,
+    CheckIn,
+    PointReason,
+    PointTransaction,
+)
 from models.likes import Like, LikeSubject
 from models.members import Member, MemberRole, MemberStatus
+from models.outbox import OutboxEvent
 from models.purchases import Purchase
+from models.rewards import Redemption, RedemptionStatus, RewardItem
 from models.topics import ContentStatus, TagFollow, Topic, TopicKind, TopicListing
 
 __all__ = [
+    "ActivityDay",
+    "Badge",
+    "BadgeAward",
+    "BadgeKind",
     "Board",
     "BoardFollow",
     "BoardKind",
+    "CheckIn",
     "Comment",
     "ContentStatus",
     "Like",
@@ -18,7 +34,13 @@ __all__ = [
     "Member",
     "MemberRole",
     "MemberStatus",
+    "OutboxEvent",
+    "PointReason",
+    "PointTransaction",
     "Purchase",
+    "Redemption",
+    "RedemptionStatus",
+    "RewardItem",
     "TagFollow",
     "Topic",
     "TopicKind",

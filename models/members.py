@@ -33,6 +33,12 @@ class Member(Model):
     muted_until = fields.DatetimeField(null=True)
     experience = fields.BigIntField(default=0)
     level = fields.IntField(default=0)
+    #: Spendable points, changed only together with a PointTransaction row (the ledger).
+    points = fields.BigIntField(default=0)
+    #: Likes by others on the member's published topics and comments, now.
+    likes_received = fields.IntField(default=0)
+    check_in_streak = fields.IntField(default=0)
+    last_check_in_on = fields.DateField(null=True)
     joined_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -40,4 +46,6 @@ class Member(Model):
         constraints = [
             CheckConstraint(check="experience >= 0", name="member_experience_not_negative"),
             CheckConstraint(check="level >= 0", name="member_level_not_negative"),
+            CheckConstraint(check="points >= 0", name="member_points_not_negative"),
+            CheckConstraint(check="likes_received >= 0", name="member_likes_not_negative"),
         ]

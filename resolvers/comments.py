@@ -11,8 +11,9 @@ from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
 from models import Comment, ContentStatus
+from resolvers import growth
 from resolvers.moderation import screen
-from resolvers.pagination import Page, SortKey, encode_cursor, keyset_rows, page_size
+from resolvers.pagination import Page, SortKey, encode_cursor, page_size, queryset_page
 from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
 
 COMMENT_MAX = 5_000
@@ -53,9 +54,9 @@ async def visible_comment(ctx: Context, comment_id: int) -> Comment | None:
 
 
 async def _page(ctx: Context, queryset, first: int | None, after: str | None) -> Page[Comment]:
-    rows, has_next = await keyset_rows(queryset, OLDEST_FIRST, page_size(first), after)
-    ctx.loaders.prime_many(ctx.loaders.comment_by_id, [row for _, row in rows])
-    return Page(rows, has_next, after is not None, queryset.count)
+    page = await queryset_page(queryset, OLDEST_FIRST, first, after)
+    ctx.loaders.prime_many(ctx.loaders.comment_by_id, [row for _, row in page.items])
+    return page
 
 
 async def topic_comments(
@@ -113,6 +114,7 @@ async def create_comment(
             raise UserFailure.of(
                 ErrorCode.NOT_FOUND, "No comment of this topic has that id.", ["input", "parentId"]
             )
+    growth.check_links(ctx, member, body)
     screened = await screen(ctx, "comment", member, {"body": body})
     async with in_transaction():
         locked = await lock_topic(topic.pk)  # first, so concurrent comments queue here
@@ -128,7 +130,9 @@ async def create_comment(
         )
         if screened.status == ContentStatus.PUBLISHED:
             await _count(locked, comment, +1)
+            await growth.comment_published(ctx.settings, comment)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
+    await growth.record_activity(ctx.settings, member.pk)
     return comment
 
 
@@ -156,4 +160,5 @@ async def delete_comment(ctx: Context, comment_gid: str) -> str:
         await Comment.filter(id=comment.pk).update(status=ContentStatus.DELETED)
         if was_published:
             await _count(topic, comment, -1)
+        await growth.revoke(ctx.settings, comment.author_id, f"Comment:{comment.pk}")
     return comment_gid

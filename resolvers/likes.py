@@ -8,6 +8,7 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import parse_id
 from models import Comment, ContentStatus, Like, LikeSubject, Topic
+from resolvers import growth
 from resolvers.comments import visible_comment
 from resolvers.topics import lock_topic, save_counters, visible_topic
 
@@ -49,5 +50,10 @@ async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment
             await save_counters(subject)
         else:
             await Comment.filter(id=subject.pk).update(like_count=subject.like_count)
+        if subject.author_id != member.pk:  # self-likes count, but earn nothing
+            reference = f"{kind.title()}:{subject_id}"
+            await growth.like_changed(ctx.settings, subject.author_id, member.pk, reference, liked)
     ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked, force=True)
+    if liked:
+        await growth.record_activity(ctx.settings, member.pk)
     return subject

@@ -13,6 +13,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.models import Model
 
 from models import (
+    Badge,
     Board,
     BoardFollow,
     Comment,
@@ -21,6 +22,7 @@ from models import (
     LikeSubject,
     Member,
     Purchase,
+    RewardItem,
     Topic,
 )
 
@@ -43,6 +45,8 @@ class Loaders:
         self.board_by_id: DataLoader[int, Board | None] = _by_id(Board)
         self.topic_by_id: DataLoader[int, Topic | None] = _by_id(Topic)
         self.comment_by_id: DataLoader[int, Comment | None] = _by_id(Comment)
+        self.badge_by_id: DataLoader[int, Badge | None] = _by_id(Badge)
+        self.reward_item_by_id: DataLoader[int, RewardItem | None] = _by_id(RewardItem)
         self.liked_by_viewer = DataLoader(load_fn=self._load_liked_by_viewer)
         self.followed_by_viewer = DataLoader(load_fn=self._load_followed_by_viewer)
         self.verified_buyer = DataLoader(load_fn=_load_verified_buyer)

@@ -6,12 +6,15 @@ import contextlib
 from datetime import UTC
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from mallforum.auth import Principal
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import Problems
-from models import Member, MemberRole, Purchase
+from mallforum.settings import Settings
+from models import Member, MemberRole, PointReason, Purchase
+from resolvers import badges, growth
 
 NICKNAME_MAX = 64
 
@@ -29,10 +32,10 @@ def _nickname_of(principal: Principal) -> str:
     return nickname or f"用户{principal.sub[-6:]}"
 
 
-async def provision_member(principal: Principal) -> Member | None:
-    """The Member of a token's `sub`, created on its first request; None for service tokens.
-
-    Later tokens update nickname, avatar and the role shown on the member.
+async def provision_member(settings: Settings, principal: Principal) -> Member | None:
+    """The Member of a token's `sub`, created on its first request with the welcome gift
+    (新手礼包) and, if the mall reported a purchase already, the verified-buyer badge; None
+    for service tokens. Later tokens update nickname, avatar and the role shown on the member.
     """
     if principal.is_service:
         return None
@@ -40,9 +43,14 @@ async def provision_member(principal: Principal) -> Member | None:
     member = await Member.get_or_none(mall_user_id=principal.sub)
     if member is None:
         try:
-            return await Member.create(
-                mall_user_id=principal.sub, nickname=nickname, avatar_url=avatar, role=role
-            )
+            async with in_transaction():
+                member = await Member.create(
+                    mall_user_id=principal.sub, nickname=nickname, avatar_url=avatar, role=role
+                )
+                key = f"welcome:{member.pk}"
+                await growth.earn(settings, member, PointReason.WELCOME_GIFT, key, key)
+                await _verified_buyer_badge(member)
+            return member
         except IntegrityError:  # a concurrent first request created it
             member = await Member.get(mall_user_id=principal.sub)
     changes: dict[str, str | MemberRole | None] = {}
@@ -84,4 +92,14 @@ async def record_purchase(
             order_id=order_id,
             defaults={"purchased_at": purchased_at or now()},
         )
+    buyer = await Member.get_or_none(mall_user_id=mall_user_id)
+    if buyer is not None:
+        async with in_transaction():
+            await _verified_buyer_badge(await growth.lock_member(buyer.pk))
     return True
+
+
+async def _verified_buyer_badge(member: Member) -> None:
+    """Evaluate the verified-buyer rule for a locked member."""
+    purchases = await Purchase.filter(mall_user_id=member.mall_user_id).count()
+    await badges.evaluate(member.pk, "verified_buyer", purchases)

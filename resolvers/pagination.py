@@ -122,3 +122,11 @@ async def keyset_rows(
     page = rows[:first]
     items = [(encode_cursor(key, [getattr(row, c) for c in key.columns]), row) for row in page]
     return items, len(rows) > first
+
+
+async def queryset_page(
+    queryset: QuerySet, key: SortKey, first: int | None, after: str | None
+) -> Page[Any]:
+    """A page of the queryset's rows in the key's order, counted only when asked."""
+    rows, has_next = await keyset_rows(queryset, key, page_size(first), after)
+    return Page(rows, has_next, after is not None, queryset.count)

@@ -23,6 +23,8 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
+from mallforum.rules import Privilege
+from mallforum.settings import Settings
 from models import (
     Board,
     BoardKind,
@@ -33,6 +35,7 @@ from models import (
     TopicKind,
     TopicListing,
 )
+from resolvers import growth
 from resolvers.moderation import screen
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
 
@@ -271,6 +274,13 @@ def clean_topic_input(data: TopicInput, problems: Problems, *path: str) -> Topic
 # ---------------------------------------------------------------- writes
 
 
+def check_privileges(ctx: Context, member: Member, data: TopicInput) -> None:
+    """Images need POST_IMAGES and links to other sites POST_LINKS: LEVEL_TOO_LOW if not."""
+    if data.image_urls:
+        growth.require_privilege(ctx, member, Privilege.POST_IMAGES)
+    growth.check_links(ctx, member, data.title or "", data.body or "")
+
+
 async def postable_board(ctx: Context, member: Member, board_id: int, *field: str) -> Board:
     """The board, if the member may post in it: NOT_FOUND, LEVEL_TOO_LOW or FORBIDDEN."""
     board = await ctx.loaders.board_by_id.load(board_id)
@@ -287,8 +297,9 @@ async def postable_board(ctx: Context, member: Member, board_id: int, *field: st
     return board
 
 
-async def change_status(topic: Topic, status: ContentStatus) -> None:
-    """Set a locked topic's status, keeping its board's count and its feed rows in step."""
+async def change_status(settings: Settings, topic: Topic, status: ContentStatus) -> None:
+    """Set a locked topic's status, keeping its board's count, its feed rows and what its
+    author earned in step: publishing earns (once per topic), deleting takes it back."""
     was_listed = topic.status == ContentStatus.PUBLISHED
     is_listed = status == ContentStatus.PUBLISHED
     topic.status = status
@@ -299,6 +310,9 @@ async def change_status(topic: Topic, status: ContentStatus) -> None:
     elif is_listed and not was_listed:
         await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") + 1)
         await publish_listings(topic, await Board.get(id=topic.board_id))
+        await growth.topic_published(settings, topic)
+    if status == ContentStatus.DELETED:
+        await growth.revoke(settings, topic.author_id, f"Topic:{topic.pk}")
 
 
 async def lock_topic(topic_id: int) -> Topic:
@@ -339,6 +353,7 @@ async def create_topic(
         ctx, member, decode_id(board_gid, "Board", field=["input", "boardId"]), "input", "boardId"
     )
     assert clean.title is not None and clean.body is not None
+    check_privileges(ctx, member, clean)
     screened = await screen(ctx, "topic", member, {"title": clean.title, "body": clean.body})
     created = now()
     async with in_transaction():
@@ -357,8 +372,9 @@ async def create_topic(
             created_at=created,
             last_activity_at=created,
         )
-        await change_status(topic, screened.status)
+        await change_status(ctx.settings, topic, screened.status)
     ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
+    await growth.record_activity(ctx.settings, member.pk)
     return topic
 
 
@@ -381,6 +397,7 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
     problems = Problems()
     clean = clean_topic_input(data, problems, "input")
     problems.raise_any()
+    check_privileges(ctx, member, clean)
     texts = {
         name: value
         for name, value in (("title", clean.title), ("body", clean.body))
@@ -408,14 +425,14 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
         if listed:
             await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
-                await change_status(topic, screened.status)  # held for review
+                await change_status(ctx.settings, topic, screened.status)  # held for review
     return topic
 
 
 async def delete_topic(ctx: Context, topic_gid: str) -> str:
     _, found = await editable_topic(ctx, topic_gid, "id")
     async with in_transaction():
-        await change_status(await lock_topic(found.pk), ContentStatus.DELETED)
+        await change_status(ctx.settings, await lock_topic(found.pk), ContentStatus.DELETED)
     return topic_gid
 
 

@@ -9,7 +9,9 @@ import strawberry
 
 import models
 from mallforum.ids import encode_id, parse_id
+from resolvers import badges as badge_resolvers
 from resolvers import members as member_resolvers
+from resolvers.growth import current_streak, level_of
 from resolvers.topics import TopicSort, member_facet, topic_page
 from schema.common import (
     ERRORS,
@@ -26,9 +28,12 @@ from schema.common import (
 )
 
 if TYPE_CHECKING:
+    from schema.growth import BadgeAward, MemberLevel
     from schema.topics import Topic
 
 TopicRef = Annotated["Topic", strawberry.lazy("schema.topics")]
+BadgeAwardRef = Annotated["BadgeAward", strawberry.lazy("schema.growth")]
+MemberLevelRef = Annotated["MemberLevel", strawberry.lazy("schema.growth")]
 
 MemberRole = described_enum(
     models.MemberRole,
@@ -65,6 +70,9 @@ class Member(Node):
         description="Whether the member may write, or is muted or banned."
     )
     joined_at: datetime = strawberry.field(description="When the member first used the community.")
+    experience: int = strawberry.field(
+        description="Lifetime experience: earned by taking part, it decides the level."
+    )
     model: strawberry.Private[models.Member]
 
     @classmethod
@@ -76,8 +84,36 @@ class Member(Node):
             role=member.role,
             status=member.status,
             joined_at=member.joined_at,
+            experience=member.experience,
             model=member,
         )
+
+    @strawberry.field(description="The member's level, with its name and privileges.")
+    def level(self, info: Info) -> MemberLevelRef:
+        from schema.growth import MemberLevel  # import here: schema.growth imports this module
+
+        return MemberLevel.of(level_of(context(info).settings, self.model))
+
+    @strawberry.field(
+        description="Spendable points; null unless the viewer is this member or an admin."
+    )
+    def points(self, info: Info) -> int | None:
+        ctx = context(info)
+        own = ctx.viewer is not None and ctx.viewer.pk == self.model.pk
+        return self.model.points if own or ctx.is_admin else None
+
+    @strawberry.field(description="Consecutive days checked in, counting today or yesterday.")
+    def check_in_streak(self, info: Info) -> int:
+        return current_streak(context(info).settings, self.model)
+
+    @strawberry.field(description="The badges the member holds, the latest awarded first.")
+    async def badges(
+        self, info: Info, first: First = None, after: After = None
+    ) -> Connection[BadgeAwardRef]:
+        from schema.growth import BadgeAward
+
+        page = await badge_resolvers.awards_of(self.model.pk, first, after)
+        return connection(page, BadgeAward.of)
 
     @strawberry.field(description="Published topics this member wrote, newest first.")
     async def topics(
@@ -106,6 +142,14 @@ class Member(Node):
 async def load_member(info: Info, member_id: int) -> Member | None:
     member = await context(info).loaders.member_by_id.load(member_id)
     return Member.of(member) if member else None
+
+
+@strawberry.type(description="What a mutation on a member answers: the member, or why not.")
+class MemberPayload:
+    member: Member | None = strawberry.field(
+        default=None, description="The member as it is now; null when errors is not empty."
+    )
+    errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
 @strawberry.input(description="The mall reports one purchased SKU of an order.")

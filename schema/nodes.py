@@ -12,12 +12,15 @@ from schema.boards import load_board
 from schema.comments import load_comment
 from schema.common import Info, Node
 from schema.members import load_member
+from schema.rewards import load_redemption, load_reward_item
 from schema.topics import load_topic
 
 LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Board": load_board,
     "Comment": load_comment,
     "Member": load_member,
+    "Redemption": load_redemption,
+    "RewardItem": load_reward_item,
     "Topic": load_topic,
 }
 
@@ -32,7 +35,7 @@ class NodeQueries:
         info: Info,
         id: Annotated[
             strawberry.ID,
-            strawberry.argument(description="The global ID of a board, topic, comment or member."),
+            strawberry.argument(description="The global ID of an entity of any type."),
         ],
     ) -> Node | None:
         parsed = parse_id(id)

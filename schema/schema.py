@@ -13,9 +13,11 @@ from strawberry.types import ExecutionContext
 from mallforum.errors import QueryError
 from schema.boards import BoardMutations, BoardQueries
 from schema.comments import Comment, CommentMutations
+from schema.growth import Badge, GrowthMutations, GrowthQueries, PointTransaction
 from schema.likes import LikeMutations
 from schema.members import Member, MemberMutations, MemberQueries
 from schema.nodes import NodeQueries
+from schema.rewards import Redemption, RewardItem, RewardMutations, RewardQueries
 from schema.topics import Topic, TopicMutations, TopicQueries
 
 log = logging.getLogger("mallforum.graphql")
@@ -27,14 +29,22 @@ MAX_TOKENS = 4000
 
 
 @strawberry.type(description="What can be read: entities by ID, members, boards, topics and feeds.")
-class Query(NodeQueries, MemberQueries, BoardQueries, TopicQueries):
+class Query(NodeQueries, MemberQueries, BoardQueries, TopicQueries, GrowthQueries, RewardQueries):
     """Every area's queries, merged."""
 
 
 @strawberry.type(
     description="What can be written; expected failures come back in each payload's errors."
 )
-class Mutation(TopicMutations, CommentMutations, LikeMutations, BoardMutations, MemberMutations):
+class Mutation(
+    TopicMutations,
+    CommentMutations,
+    LikeMutations,
+    BoardMutations,
+    MemberMutations,
+    GrowthMutations,
+    RewardMutations,
+):
     """Every area's mutations, merged."""
 
 
@@ -64,7 +74,10 @@ def build_schema(mask_errors: bool = True) -> strawberry.Schema:
     if mask_errors:
         extensions.append(lambda: MaskErrors(should_mask_error=_is_unexpected))
     return MallforumSchema(
-        query=Query, mutation=Mutation, types=[Topic, Comment, Member], extensions=extensions
+        query=Query,
+        mutation=Mutation,
+        types=[Topic, Comment, Member, Badge, PointTransaction, RewardItem, Redemption],
+        extensions=extensions,
     )
 
 

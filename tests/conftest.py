@@ -23,6 +23,7 @@ from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.scratch import StoreUnavailable, delete_keys, scratch_settings
 from mallforum.settings import Settings
+from resolvers.badges import sync_catalogue
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
 
@@ -31,7 +32,9 @@ TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
 async def settings() -> AsyncIterator[Settings]:
     """Settings of this run: its own database and its own Redis prefix, dropped at the end."""
     try:
-        async with scratch_settings("test", jwt_secret=TEST_SECRET) as run_settings:
+        async with scratch_settings(
+            "test", jwt_secret=TEST_SECRET, mall_domains=["mall.example"]
+        ) as run_settings:
             yield run_settings
     except StoreUnavailable as error:
         pytest.exit(str(error), returncode=3)
@@ -49,7 +52,8 @@ TABLES_KEPT = {"tortoise_migrations"}
 
 @pytest.fixture(autouse=True)
 async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]:
-    """Every test starts from empty tables, an empty Redis prefix and the true time."""
+    """Every test starts from empty tables (but for the badge catalogue), an empty Redis
+    prefix and the true time."""
     connection = Tortoise.get_connection("default")
     _, rows = await connection.execute_query(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -58,6 +62,7 @@ async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]
     await connection.execute_script(
         "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
     )
+    await sync_catalogue(settings)  # the badge catalogue, as start-up leaves it
     await delete_keys(settings)
     clock.reset()
     yield

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Iterable
 from typing import Any
 
 from mallforum.ids import parse_id
+from models import Member
 
 ADMIN = "admin-1"
 MODERATOR = "mod-1"
@@ -96,3 +97,10 @@ async def concurrently(requests: Iterable[Awaitable[Any]]) -> list[dict[str, Any
         assert not body.get("errors"), body
         datas.append(body["data"])
     return datas
+
+
+async def promote(api: Any, sub: str, level: int) -> None:
+    """Give a member (created if new) the experience that reaches `level`: a test's set-up."""
+    await api("{ viewer { id } }", as_=sub)
+    experience = api.settings.levels.of(level).min_experience
+    await Member.filter(mall_user_id=sub).update(experience=experience, level=level)

@@ -23,6 +23,7 @@ from tests.forum import (
     create_comment,
     create_topic,
     pk_of,
+    promote,
 )
 
 TOPIC_FIELDS = """
@@ -169,6 +170,7 @@ async def board(api):
 
 
 async def test_a_member_posts_a_topic_that_the_board_then_lists(api, board):
+    await promote(api, "alice", 1)  # images need POST_IMAGES
     payload = await attempt_topic(
         api,
         board["id"],
@@ -275,6 +277,7 @@ async def test_a_bad_field_is_invalid_and_writes_nothing(api, board, fields, fie
     ],
 )
 async def test_fields_at_their_limits_are_accepted(api, board, fields):
+    await promote(api, "alice", 1)  # images need POST_IMAGES
     payload = await attempt_topic(api, board["id"], **fields)
     assert payload["errors"] == []
     assert (await listed(api))[0] == 1
@@ -342,6 +345,7 @@ async def test_a_topic_for_an_unknown_board_is_not_found(api, board):
 
 
 async def test_body_html_is_sanitized(api, board):
+    await promote(api, "alice", 2)  # links to other sites need POST_LINKS
     body = "\n\n".join(
         [
             "<script>alert('x')</script>",
