@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from mallforum.auth import Principal
 from mallforum.context import Context
+from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from models import Board, BoardKind, TopicKind
 from moderation import Pipeline
-from resolvers import boards, comments, likes, members, topics
+from resolvers import badges, boards, comments, growth, likes, members, rewards, topics
 from resolvers.loaders import Loaders
 
 BOARDS = [
@@ -43,6 +44,11 @@ TOPICS = [
     ("outfits", "秋季通勤穿搭", "风衣 + 乐福鞋，舒服又好看。", ["通勤", "秋季"], []),
 ]
 COMMENTS = ["同款！", "谢谢分享 👍", "请问在哪个店买的？", "Mine arrived yesterday, agree."]
+REWARDS = [
+    ("满99减10优惠券", "全场通用，7天内有效。", 100, None, 0, None, "COUPON-99-10"),
+    ("新品试用装", "申请试用，收到后请发帖分享体验。", 0, 20, 4, "PRODUCT_TRIALS", "TRIAL-SERUM"),
+    ("品牌帆布袋", "限量周边，兑完即止。", 300, 50, 2, None, "GIFT-TOTE"),
+]
 
 
 def _context(settings: Settings, redis: RedisStore, principal: Principal, member) -> Context:
@@ -57,12 +63,14 @@ def _context(settings: Settings, redis: RedisStore, principal: Principal, member
 
 
 async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
-    """Fill an empty database with boards, members, topics, comments and likes.
+    """Fill an empty database with boards, members, topics, comments, likes, reward items
+    and a day's check-ins.
 
     Returns False, and writes nothing, when the database already has boards.
     """
     if await Board.exists():
         return False
+    await badges.sync_catalogue(settings)  # so the demo's members earn badges
     admin = Principal("demo-admin", "社区管理员", None, frozenset({"admin"}))
     admin_ctx = _context(settings, redis, admin, await members.provision_member(settings, admin))
     board_ids = {}
@@ -74,8 +82,6 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
         principal = Principal(sub, nickname, None, frozenset())
         member = await members.provision_member(settings, principal)
         people.append(lambda m=member, p=principal: _context(settings, redis, p, m))
-    from mallforum.ids import encode_id
-
     for n, (slug, title, body, tags, skus) in enumerate(TOPICS):
         author = people[n % len(people)]
         topic = await topics.create_topic(
@@ -92,4 +98,9 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
             )
         for liker in people[: 1 + (n * 3) % len(people)]:
             await likes.set_like(liker(), topic_gid, True)
+    for name, description, cost, stock, level, privilege, code in REWARDS:
+        item = rewards.RewardItemInput(name, description, cost, stock, level, code, privilege)
+        await rewards.create_reward_item(admin_ctx, item)
+    for person in people:
+        await growth.check_in(person())
     return True

@@ -9,8 +9,10 @@ may use the event id to ignore a repeat (a worker that dies between the 2xx and 
 it sends again; after a recorded 2xx, never).
 
 Failed sends are retried with exponential backoff: 10 s, 20 s, 40 s ... capped at an hour.
-Several processes can run workers: each leases the events it sends by moving their
-`next_attempt_at` forward in a `FOR UPDATE SKIP LOCKED` transaction.
+Several processes can run workers: each leases a batch of events by moving their
+`next_attempt_at` forward in a `FOR UPDATE SKIP LOCKED` transaction, and renews the lease of
+each event just before sending it, so an event whose lease ran out while an earlier send
+was slow is left to the worker that took it over.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -84,14 +86,17 @@ class OutboxWorker:
 
     async def deliver_due(self) -> int:
         """Send every due event of one leased batch; how many were delivered."""
-        events = await self._lease()
+        events, lease = await self._lease()
         delivered = 0
         for event in events:
-            delivered += await self._send(event)
+            if await self._renew(event, lease):
+                delivered += await self._send(event)
         return delivered
 
-    async def _lease(self) -> list[OutboxEvent]:
+    async def _lease(self) -> tuple[list[OutboxEvent], datetime]:
+        """Take up to a batch of due events, marking them as this worker's until `lease`."""
         moment = now()
+        lease = moment + LEASE
         async with in_transaction():
             events = (
                 await OutboxEvent.filter(delivered_at=None, next_attempt_at__lte=moment)
@@ -101,9 +106,17 @@ class OutboxWorker:
             )
             if events:
                 await OutboxEvent.filter(id__in=[e.pk for e in events]).update(
-                    next_attempt_at=moment + LEASE
+                    next_attempt_at=lease
                 )
-        return events
+        return events, lease
+
+    async def _renew(self, event: OutboxEvent, lease: datetime) -> bool:
+        """Extend this worker's lease of the event just before sending it; False when the
+        lease ran out meanwhile (a slow mall) and another worker has taken the event."""
+        renewed = await OutboxEvent.filter(
+            id=event.pk, delivered_at=None, next_attempt_at=lease
+        ).update(next_attempt_at=now() + LEASE)
+        return renewed == 1
 
     async def _send(self, event: OutboxEvent) -> int:
         body = orjson.dumps(

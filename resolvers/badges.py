@@ -109,7 +109,7 @@ async def grant_badge(ctx: Context, member_gid: str, code: str, reason: str | No
             ErrorCode.INVALID, "That badge is awarded by its rule, not by hand.", ["badgeCode"]
         )
     async with in_transaction():
-        member = await Member.select_for_update().get_or_none(id=member_id)
+        member = await Member.select_for_update(no_key=True).get_or_none(id=member_id)
         if member is None:
             raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.", ["memberId"])
         await award(member.pk, badge, reason or None)

@@ -160,5 +160,6 @@ async def delete_comment(ctx: Context, comment_gid: str) -> str:
         await Comment.filter(id=comment.pk).update(status=ContentStatus.DELETED)
         if was_published:
             await _count(topic, comment, -1)
+            await growth.likes_shown(comment, False)
         await growth.revoke(ctx.settings, comment.author_id, f"Comment:{comment.pk}")
     return comment_gid

@@ -39,6 +39,8 @@ from models import (
     CheckIn,
     Comment,
     ContentStatus,
+    Like,
+    LikeSubject,
     Member,
     PointReason,
     PointTransaction,
@@ -62,8 +64,11 @@ def level_of(settings: Settings, member: Member) -> LevelRule:
 
 
 async def lock_member(member_id: int) -> Member:
-    """The member's row, locked until the transaction ends: balances change one at a time."""
-    return await Member.select_for_update().get(id=member_id)
+    """The member's row, locked until the transaction ends: balances change one at a time.
+
+    FOR NO KEY UPDATE, which does not wait for (or block) the key-share locks that inserting
+    the member's topics and comments takes through their foreign keys."""
+    return await Member.select_for_update(no_key=True).get(id=member_id)
 
 
 # ---------------------------------------------------------------- the ledger
@@ -180,6 +185,18 @@ async def like_changed(
         await badges.evaluate(author_id, "likes_received", author.likes_received)
 
 
+async def likes_shown(subject: Topic | Comment, shown: bool) -> None:
+    """The subject was withdrawn (or published again): its likes by others leave (or rejoin)
+    its author's count of likes received. Call with the subject's row locked."""
+    kind = LikeSubject.TOPIC if isinstance(subject, Topic) else LikeSubject.COMMENT
+    own = await Like.exists(member_id=subject.author_id, subject_kind=kind, subject_id=subject.pk)
+    others = subject.like_count - int(own)
+    if others:
+        author = await lock_member(subject.author_id)
+        author.likes_received += others if shown else -others
+        await Member.filter(id=author.pk).update(likes_received=author.likes_received)
+
+
 async def revoke(settings: Settings, member_id: int, reference: str) -> None:
     """Take back what the member earned by `reference` ("Topic:1", "Comment:2"), likes
     received on it included; in a transaction. Doing it again takes nothing more."""
@@ -217,8 +234,8 @@ async def point_history(ctx: Context, first: int | None, after: str | None) -> P
 async def adjust_points(
     ctx: Context, member_gid: str, delta: int, reason: str, idempotency_key: str
 ) -> PointTransaction:
-    """An admin adds or takes points (never below zero); the same key again changes nothing
-    and answers the first transaction, or CONFLICT if it was for another change."""
+    """An admin adds or takes points (never below zero). Keys are per member: the same key
+    again changes nothing and answers the first transaction, or CONFLICT if its delta differs."""
     ctx.require_admin()
     member_id = decode_id(member_gid, "Member", field=["memberId"])
     problems = Problems()
@@ -233,19 +250,19 @@ async def adjust_points(
         problems.invalid(f"idempotencyKey must be 1 to {KEY_MAX} characters.", "idempotencyKey")
     problems.raise_any()
     async with in_transaction():
-        member = await Member.select_for_update().get_or_none(id=member_id)
+        member = await Member.select_for_update(no_key=True).get_or_none(id=member_id)
         if member is None:
             raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.", ["memberId"])
         transaction = await post(
             ctx.settings,
             member,
             PointReason.ADMIN_ADJUSTMENT,
-            f"admin:{key}",
+            f"admin:{member.pk}:{key}",
             delta,
             note=note,
         )
     assert transaction is not None  # adjustments have no daily cap
-    if transaction.member_id != member_id or transaction.delta != delta:
+    if transaction.delta != delta:
         raise UserFailure.of(
             ErrorCode.CONFLICT,
             "That idempotency key was used for another adjustment.",
@@ -256,7 +273,8 @@ async def adjust_points(
 
 # ---------------------------------------------------------------- privileges
 
-LINK = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"'`]+", re.IGNORECASE)
+#: http(s) URLs, www. hosts and scheme-relative //host links (Markdown keeps those).
+LINK = re.compile(r"(?:https?://|www\.|(?<![\w:/])//)[^\s<>()\[\]\"'`]+", re.IGNORECASE)
 
 
 def has_privilege(ctx: Context, member: Member, privilege: str) -> bool:
@@ -266,15 +284,20 @@ def has_privilege(ctx: Context, member: Member, privilege: str) -> bool:
 
 def require_privilege(ctx: Context, member: Member, privilege: str) -> None:
     """LEVEL_TOO_LOW, naming the level that grants the privilege, unless the member has it."""
-    if has_privilege(ctx, member, privilege):
-        return
-    action = PRIVILEGE_ACTIONS.get(privilege, privilege)
-    needed = ctx.settings.levels.lowest_granting(privilege)
-    mine = level_of(ctx.settings, member)
+    if not has_privilege(ctx, member, privilege):
+        action = PRIVILEGE_ACTIONS.get(privilege, privilege)
+        needed = ctx.settings.levels.lowest_granting(privilege)
+        raise level_too_low(ctx.settings, member, action, needed)
+
+
+def level_too_low(
+    settings: Settings, member: Member, what: str, needed: LevelRule | None
+) -> UserFailure:
+    """The LEVEL_TOO_LOW failure: what needs which level, and the member's own."""
+    mine = level_of(settings, member)
     need = f"level {needed.level} ({needed.name})" if needed else "a privilege no level grants"
-    raise UserFailure.of(
-        ErrorCode.LEVEL_TOO_LOW,
-        f"{action} needs {need}; you are level {mine.level} ({mine.name}).",
+    return UserFailure.of(
+        ErrorCode.LEVEL_TOO_LOW, f"{what} needs {need}; you are level {mine.level} ({mine.name})."
     )
 
 
@@ -283,7 +306,10 @@ def outside_links(settings: Settings, text: str) -> list[str]:
     found = []
     for match in LINK.finditer(text):
         url = match.group(0)
-        host = (urlsplit(url if "://" in url else "http://" + url).hostname or "").lower()
+        absolute = (
+            url if "://" in url else "http:" + url if url.startswith("//") else "http://" + url
+        )
+        host = (urlsplit(absolute).hostname or "").lower()
         mall = any(host == d or host.endswith("." + d) for d in settings.mall_domains)
         if not mall:
             found.append(url)

@@ -49,7 +49,10 @@ async def provision_member(settings: Settings, principal: Principal) -> Member |
                 )
                 key = f"welcome:{member.pk}"
                 await growth.earn(settings, member, PointReason.WELCOME_GIFT, key, key)
-                await _verified_buyer_badge(member)
+            # After the member is committed: a purchase reported meanwhile either is seen
+            # here or, reported after this commit, finds the member in record_purchase.
+            async with in_transaction():
+                await _verified_buyer_badge(await growth.lock_member(member.pk))
             return member
         except IntegrityError:  # a concurrent first request created it
             member = await Member.get(mall_user_id=principal.sub)

@@ -1,11 +1,12 @@
 """Rewards (积分兑换): the catalogue admins keep, members' redemptions, the mall's settling.
 
 A redemption takes the points, takes a unit of stock and writes a `redemption.created`
-event for the mall in one transaction, locking the member and then the item: members
-racing for the last units are served one at a time, and nobody pays without getting a
-redemption. The member's idempotency key makes a retried request return the first
-redemption and spend once. The mall settles each one with `settleRedemption`: ISSUED, or
-REFUNDED, which gives the points back once and puts the unit back in stock.
+event for the mall in one transaction, locking the member and then the item (only items
+with counted stock): members racing for the last units are served one at a time, and
+nobody pays without getting a redemption. The member's idempotency key makes a retried
+request return the first redemption and spend once. The mall settles each one with
+`settleRedemption`: ISSUED, or REFUNDED, which gives the points back once and puts the unit
+back in stock.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
 from models import Member, PointReason, Redemption, RedemptionStatus, RewardItem
-from resolvers.growth import KEY_MAX, level_of, lock_member, post, require_privilege
+from resolvers.growth import KEY_MAX, level_too_low, lock_member, post, require_privilege
 from resolvers.pagination import Page, SortKey, queryset_page
 
 NAME_MAX, DESCRIPTION_MAX, CODE_MAX = 64, 2000, 64
@@ -147,7 +148,9 @@ async def redeem(ctx: Context, item_gid: str, idempotency_key: str) -> Redemptio
                     ["idempotencyKey"],
                 )
             return earlier
-        item = await RewardItem.select_for_update().get_or_none(id=item_id)
+        item = await RewardItem.get_or_none(id=item_id)
+        if item is not None and item.stock is not None:  # counted units: one at a time
+            item = await RewardItem.select_for_update().get(id=item_id)
         if item is None or not item.active:
             raise UserFailure.of(ErrorCode.NOT_FOUND, "No reward item has that id.", ["itemId"])
         _check_level(ctx, member, item)
@@ -185,14 +188,9 @@ async def redeem(ctx: Context, item_gid: str, idempotency_key: str) -> Redemptio
 
 
 def _check_level(ctx: Context, member: Member, item: RewardItem) -> None:
-    mine = level_of(ctx.settings, member)
     if member.level < item.min_level:
         needed = ctx.settings.levels.of(item.min_level)
-        raise UserFailure.of(
-            ErrorCode.LEVEL_TOO_LOW,
-            f"{item.name} needs level {needed.level} ({needed.name}); "
-            f"you are level {mine.level} ({mine.name}).",
-        )
+        raise level_too_low(ctx.settings, member, item.name, needed)
     if item.required_privilege:
         require_privilege(ctx, member, item.required_privilege)
 

@@ -289,11 +289,8 @@ async def postable_board(ctx: Context, member: Member, board_id: int, *field: st
     if board.kind == BoardKind.ANNOUNCEMENT and not ctx.is_moderator:
         raise UserFailure.of(ErrorCode.FORBIDDEN, "Only moderators post announcements.")
     if member.level < board.min_level_to_post and not ctx.is_moderator:
-        raise UserFailure.of(
-            ErrorCode.LEVEL_TOO_LOW,
-            f"Posting in {board.name} needs level {board.min_level_to_post}; "
-            f"you are level {member.level}.",
-        )
+        needed = ctx.settings.levels.of(board.min_level_to_post)
+        raise growth.level_too_low(ctx.settings, member, f"Posting in {board.name}", needed)
     return board
 
 
@@ -307,9 +304,11 @@ async def change_status(settings: Settings, topic: Topic, status: ContentStatus)
     if was_listed and not is_listed:
         await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") - 1)
         await withdraw_listings(topic)
+        await growth.likes_shown(topic, False)
     elif is_listed and not was_listed:
         await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") + 1)
         await publish_listings(topic, await Board.get(id=topic.board_id))
+        await growth.likes_shown(topic, True)
         await growth.topic_published(settings, topic)
     if status == ContentStatus.DELETED:
         await growth.revoke(settings, topic.author_id, f"Topic:{topic.pk}")
@@ -463,7 +462,7 @@ async def set_tag_follow(ctx: Context, tag: str, follow: bool) -> list[str]:
         await TagFollow.filter(member_id=member.pk, tag=clean).delete()
     elif not await TagFollow.exists(member_id=member.pk, tag=clean):
         async with in_transaction():
-            await Member.select_for_update().get(id=member.pk)  # one follow at a time
+            await Member.select_for_update(no_key=True).get(id=member.pk)  # one follow at a time
             if await TagFollow.filter(member_id=member.pk).count() >= TAG_FOLLOWS_MAX:
                 raise UserFailure.of(
                     ErrorCode.INVALID, f"You can follow at most {TAG_FOLLOWS_MAX} tags.", ["tag"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tortoise import Tortoise
+
 PENDING_CHANGES = """
 import asyncio
 from tortoise.context import TortoiseContext
@@ -31,3 +33,16 @@ def test_the_migrations_hold_every_model_change():
         "models changed without a migration: run `tortoise makemigrations` "
         f"(see the README)\n{result.stdout}"
     )
+
+
+async def test_every_check_constraint_a_model_declares_is_in_the_database():
+    """CreateModel records CHECK constraints without creating them; a migration must."""
+    declared = {
+        constraint.name
+        for model in Tortoise.apps["mallforum"].values()
+        for constraint in getattr(model.Meta, "constraints", [])
+    }
+    _, rows = await Tortoise.get_connection("default").execute_query(
+        "SELECT conname FROM pg_constraint WHERE contype = 'c'"
+    )
+    assert declared and declared <= {row["conname"] for row in rows}
