@@ -9,6 +9,7 @@ from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from models import Board, BoardKind, TopicKind
 from moderation import Pipeline
+from moderation.hooks import default_hooks
 from resolvers import badges, boards, comments, growth, likes, members, rewards, topics
 from resolvers.loaders import Loaders
 
@@ -58,7 +59,7 @@ def _context(settings: Settings, redis: RedisStore, principal: Principal, member
         principal=principal,
         viewer=member,
         loaders=Loaders(member.pk if member else None),
-        moderation=Pipeline(),
+        moderation=Pipeline(default_hooks()),
     )
 
 

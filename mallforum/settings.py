@@ -51,6 +51,14 @@ class Settings(BaseSettings):
     check_in: CheckInRule = CheckInRule()
     mall_domains: list[str] = []
     badges_file: Path | None = None
+    #: A reported item is hidden once its open case's report weights reach this sum.
+    report_hide_threshold: float = Field(default=3.0, gt=0)
+    #: A report weighs `base + per_level × reporter's level`, then × `rejected_factor` for
+    #: each earlier report of the reporter that moderators found wrong, never below `floor`.
+    report_weight_base: float = Field(default=1.0, gt=0)
+    report_weight_per_level: float = Field(default=0.5, ge=0)
+    report_rejected_factor: float = Field(default=0.5, gt=0, le=1)
+    report_weight_floor: float = Field(default=0.1, gt=0)
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -68,6 +76,12 @@ class Settings(BaseSettings):
     def earning(self, reason: PointReason) -> Earning:
         """What an action earns: the configured amounts, else the defaults."""
         return self.earnings.get(reason) or DEFAULT_EARNINGS[reason]
+
+    def report_weight(self, level: int, wrong_reports: int) -> float:
+        """How much a report by a member of `level` weighs, who made `wrong_reports` before."""
+        weight = self.report_weight_base + self.report_weight_per_level * level
+        weight *= self.report_rejected_factor**wrong_reports
+        return max(weight, self.report_weight_floor)
 
     @property
     def is_production(self) -> bool:

@@ -13,6 +13,14 @@ from models.growth import (
 )
 from models.likes import Like, LikeSubject
 from models.members import Member, MemberRole, MemberStatus
+from models.moderation import (
+    ModerationCase,
+    ModerationCaseStatus,
+    ModerationLog,
+    ModerationSource,
+    Report,
+    ReportReason,
+)
 from models.outbox import OutboxEvent
 from models.purchases import Purchase
 from models.rewards import Redemption, RedemptionStatus, RewardItem
@@ -34,12 +42,18 @@ __all__ = [
     "Member",
     "MemberRole",
     "MemberStatus",
+    "ModerationCase",
+    "ModerationCaseStatus",
+    "ModerationLog",
+    "ModerationSource",
     "OutboxEvent",
     "PointReason",
     "PointTransaction",
     "Purchase",
     "Redemption",
     "RedemptionStatus",
+    "Report",
+    "ReportReason",
     "RewardItem",
     "TagFollow",
     "Topic",

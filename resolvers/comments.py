@@ -10,9 +10,10 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
-from models import Comment, ContentStatus
+from mallforum.settings import Settings
+from models import Comment, ContentStatus, Topic
 from resolvers import growth
-from resolvers.moderation import screen
+from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import Page, SortKey, encode_cursor, page_size, queryset_page
 from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
 
@@ -131,6 +132,8 @@ async def create_comment(
         if screened.status == ContentStatus.PUBLISHED:
             await _count(locked, comment, +1)
             await growth.comment_published(ctx.settings, comment)
+        else:
+            await open_hook_case(comment, screened.reasons)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
     await growth.record_activity(ctx.settings, member.pk)
     return comment
@@ -139,11 +142,40 @@ async def create_comment(
 async def _count(topic, comment: Comment, delta: int) -> None:
     """Add a published comment to (or take it from) its locked topic's and thread's counts."""
     topic.comment_count += delta
-    if delta > 0:
-        topic.last_activity_at = comment.created_at
+    if delta > 0:  # a comment restored by a moderator does not take the activity back
+        topic.last_activity_at = max(topic.last_activity_at, comment.created_at)
     await save_counters(topic)
     if comment.root_id is not None:
         await Comment.filter(id=comment.root_id).update(reply_count=F("reply_count") + delta)
+
+
+async def change_comment_status(
+    settings: Settings, topic: Topic, comment: Comment, status: ContentStatus
+) -> None:
+    """Set a comment's status, with its topic and then the comment locked, keeping the
+    topic's and thread's counts, its author's likes received and earnings in step:
+    publishing earns (once per comment), deleting takes it back."""
+    was_published = comment.status == ContentStatus.PUBLISHED
+    is_published = status == ContentStatus.PUBLISHED
+    comment.status = status
+    await Comment.filter(id=comment.pk).update(status=status)
+    if was_published and not is_published:
+        await _count(topic, comment, -1)
+        await growth.likes_shown(comment, False)
+    elif is_published and not was_published:
+        await _count(topic, comment, +1)
+        await growth.likes_shown(comment, True)
+        await growth.comment_published(settings, comment)
+    if status == ContentStatus.DELETED:
+        await growth.revoke(settings, comment.author_id, f"Comment:{comment.pk}")
+
+
+async def lock_comment(comment_id: int) -> tuple[Topic, Comment]:
+    """The comment's topic and then the comment, locked in that order (as every write of a
+    comment locks them) until the transaction ends."""
+    found = await Comment.get(id=comment_id)
+    topic = await lock_topic(found.topic_id)
+    return topic, await Comment.select_for_update().get(id=comment_id)
 
 
 async def delete_comment(ctx: Context, comment_gid: str) -> str:

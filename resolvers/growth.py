@@ -165,6 +165,15 @@ async def topic_published(settings: Settings, topic: Topic) -> None:
     await badges.evaluate(author.pk, "topics_published", published)
 
 
+async def topic_featured(settings: Settings, topic: Topic) -> None:
+    """A moderator featured a topic: its author earns (once per topic) and may reach a badge."""
+    author = await lock_member(topic.author_id)
+    reference = f"Topic:{topic.pk}"
+    await earn(settings, author, PointReason.TOPIC_FEATURED, f"featured:{topic.pk}", reference)
+    featured = await Topic.filter(author_id=author.pk, is_featured=True).count()
+    await badges.evaluate(author.pk, "topics_featured", featured)
+
+
 async def comment_published(settings: Settings, comment: Comment) -> None:
     author = await lock_member(comment.author_id)
     reference = f"Comment:{comment.pk}"

@@ -1,21 +1,38 @@
-"""How resolvers apply the moderation pipeline's verdict to a write."""
+"""How resolvers apply the moderation pipeline's verdict to a write, and the cases it opens.
+
+A REVIEW verdict stores the content as PENDING_REVIEW and opens (or adds its reasons to)
+the item's moderation case, in the write's own transaction, for a moderator to decide
+(resolvers/moderation_cases.py).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
-from models import ContentStatus, Member
-from moderation import ContentDraft, VerdictAction
+from models import (
+    Comment,
+    ContentStatus,
+    Member,
+    ModerationCase,
+    ModerationCaseStatus,
+    ModerationSource,
+    Topic,
+)
+from moderation import ContentDraft, Reason, VerdictAction
 
 
 @dataclass
 class Screened:
-    """The texts to store (masked where a hook asked) and the status to store them with."""
+    """The texts to store (masked where a hook asked), the status to store them with, and
+    the reasons of the hooks that spoke."""
 
     texts: dict[str, str]
     status: ContentStatus
+    reasons: list[Reason] = field(default_factory=list)
 
 
 async def screen(ctx: Context, kind: str, author: Member, texts: dict[str, str]) -> Screened:
@@ -34,4 +51,57 @@ async def screen(ctx: Context, kind: str, author: Member, texts: dict[str, str])
         if verdict.action == VerdictAction.REVIEW
         else ContentStatus.PUBLISHED
     )
-    return Screened(texts={**texts, **verdict.masked}, status=status)
+    return Screened(texts={**texts, **verdict.masked}, status=status, reasons=verdict.reasons)
+
+
+ModeratedModel = Topic | Comment | Member
+
+
+def target_kind(target: ModeratedModel) -> str:
+    """The name cases, reports and global IDs use for the target's type."""
+    return type(target).__name__
+
+
+def reason_row(hook: str, code: str, detail: str | None = None) -> dict[str, str | None]:
+    return {"hook": hook, "code": code, "detail": detail}
+
+
+async def open_case_of(target: ModeratedModel) -> ModerationCase | None:
+    """The item's open case, locked; call with the item's row locked, inside a transaction."""
+    return (
+        await ModerationCase.select_for_update()
+        .filter(
+            target_kind=target_kind(target),
+            target_id=target.pk,
+            status=ModerationCaseStatus.OPEN,
+        )
+        .first()
+    )
+
+
+async def add_to_case(
+    target: ModeratedModel, source: ModerationSource, reasons: Sequence[dict[str, str | None]]
+) -> ModerationCase:
+    """Add reasons to the item's open case, opening one (with this source) if it has none.
+    Call with the item's row locked, inside a transaction: an item has one open case."""
+    case = await open_case_of(target)
+    if case is None:
+        return await ModerationCase.create(
+            target_kind=target_kind(target),
+            target_id=target.pk,
+            source=source,
+            reasons=list(reasons),
+            created_at=now(),
+        )
+    case.reasons = [*case.reasons, *reasons]
+    await case.save(update_fields=["reasons"])
+    return case
+
+
+async def open_hook_case(target: Topic | Comment, reasons: Sequence[Reason]) -> ModerationCase:
+    """A hook held the content (stored PENDING_REVIEW): put it in the moderators' queue.
+    Call in the write's transaction, after the content is stored."""
+    rows = [reason_row(r.hook, r.code, r.detail) for r in reasons] or [
+        reason_row("pipeline", "review")
+    ]
+    return await add_to_case(target, ModerationSource.HOOK, rows)

@@ -36,7 +36,7 @@ from models import (
     TopicListing,
 )
 from resolvers import growth
-from resolvers.moderation import screen
+from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
 
 TITLE_MAX, BODY_MAX = 120, 20_000
@@ -372,6 +372,8 @@ async def create_topic(
             last_activity_at=created,
         )
         await change_status(ctx.settings, topic, screened.status)
+        if screened.status == ContentStatus.PENDING_REVIEW:
+            await open_hook_case(topic, screened.reasons)
     ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
     await growth.record_activity(ctx.settings, member.pk)
     return topic
@@ -425,6 +427,8 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
             await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
                 await change_status(ctx.settings, topic, screened.status)  # held for review
+        if screened and screened.status == topic.status == ContentStatus.PENDING_REVIEW:
+            await open_hook_case(topic, screened.reasons)
     return topic
 
 

@@ -49,7 +49,7 @@ MemberStatus = described_enum(
     "ACTIVE members post; MUTED and BANNED ones cannot.",
     {
         "ACTIVE": "May post, comment and like.",
-        "MUTED": "May not post, comment or like while the mute lasts.",
+        "MUTED": "May not post or comment while the mute lasts; may still read and like.",
         "BANNED": "May no longer post, comment or like.",
     },
 )

@@ -12,6 +12,7 @@ from schema.boards import load_board
 from schema.comments import load_comment
 from schema.common import Info, Node
 from schema.members import load_member
+from schema.moderation import load_case, load_log_entry
 from schema.rewards import load_redemption, load_reward_item
 from schema.topics import load_topic
 
@@ -19,6 +20,8 @@ LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Board": load_board,
     "Comment": load_comment,
     "Member": load_member,
+    "ModerationCase": load_case,
+    "ModerationLogEntry": load_log_entry,
     "Redemption": load_redemption,
     "RewardItem": load_reward_item,
     "Topic": load_topic,

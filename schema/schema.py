@@ -16,6 +16,12 @@ from schema.comments import Comment, CommentMutations
 from schema.growth import Badge, GrowthMutations, GrowthQueries, PointTransaction
 from schema.likes import LikeMutations
 from schema.members import Member, MemberMutations, MemberQueries
+from schema.moderation import (
+    ModerationCase,
+    ModerationLogEntry,
+    ModerationMutations,
+    ModerationQueries,
+)
 from schema.nodes import NodeQueries
 from schema.rewards import Redemption, RewardItem, RewardMutations, RewardQueries
 from schema.topics import Topic, TopicMutations, TopicQueries
@@ -29,7 +35,15 @@ MAX_TOKENS = 4000
 
 
 @strawberry.type(description="What can be read: entities by ID, members, boards, topics and feeds.")
-class Query(NodeQueries, MemberQueries, BoardQueries, TopicQueries, GrowthQueries, RewardQueries):
+class Query(
+    NodeQueries,
+    MemberQueries,
+    BoardQueries,
+    TopicQueries,
+    GrowthQueries,
+    RewardQueries,
+    ModerationQueries,
+):
     """Every area's queries, merged."""
 
 
@@ -44,6 +58,7 @@ class Mutation(
     MemberMutations,
     GrowthMutations,
     RewardMutations,
+    ModerationMutations,
 ):
     """Every area's mutations, merged."""
 
@@ -76,7 +91,17 @@ def build_schema(mask_errors: bool = True) -> strawberry.Schema:
     return MallforumSchema(
         query=Query,
         mutation=Mutation,
-        types=[Topic, Comment, Member, Badge, PointTransaction, RewardItem, Redemption],
+        types=[
+            Topic,
+            Comment,
+            Member,
+            Badge,
+            PointTransaction,
+            RewardItem,
+            Redemption,
+            ModerationCase,
+            ModerationLogEntry,
+        ],
         extensions=extensions,
     )
 
