@@ -26,7 +26,7 @@ from schema.common import (
     described_enum,
     payload,
 )
-from schema.members import Member, MemberPayload
+from schema.members import Member, MemberId, MemberPayload
 
 BadgeKind = described_enum(
     models.BadgeKind,
@@ -158,9 +158,6 @@ class PointsPayload:
         default=None, description="The transaction; null when errors is not empty."
     )
     errors: list[UserError] = strawberry.field(description=ERRORS)
-
-
-MemberId = Annotated[strawberry.ID, strawberry.argument(description="The member's global ID.")]
 
 
 @strawberry.type

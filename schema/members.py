@@ -144,6 +144,9 @@ async def load_member(info: Info, member_id: int) -> Member | None:
     return Member.of(member) if member else None
 
 
+MemberId = Annotated[strawberry.ID, strawberry.argument(description="The member's global ID.")]
+
+
 @strawberry.type(description="What a mutation on a member answers: the member, or why not.")
 class MemberPayload:
     member: Member | None = strawberry.field(

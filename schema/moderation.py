@@ -24,7 +24,7 @@ from schema.common import (
     described_enum,
     payload,
 )
-from schema.members import Member, MemberPayload
+from schema.members import Member, MemberId, MemberPayload
 from schema.topics import Topic
 
 ModerationCaseStatus = described_enum(
@@ -245,9 +245,6 @@ class ModerationCasePayload:
         default=None, description="The case as decided; null when errors is not empty."
     )
     errors: list[UserError] = strawberry.field(description=ERRORS)
-
-
-MemberId = Annotated[strawberry.ID, strawberry.argument(description="The member's global ID.")]
 
 
 @strawberry.type
