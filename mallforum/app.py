@@ -21,8 +21,7 @@ from mallforum.auth import AuthMiddleware, Principal
 from mallforum.context import Context
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings, get_settings
-from moderation import Pipeline
-from moderation.hooks import default_hooks
+from moderation.hooks import HookServices, build_pipeline
 from resolvers import badges
 from resolvers.loaders import Loaders
 from resolvers.members import provision_member
@@ -92,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.open_database(settings)
         await badges.sync_catalogue(settings)
         state["redis"] = RedisStore.from_settings(settings)
-        state["moderation"] = Pipeline(default_hooks())
+        state["moderation"] = build_pipeline(HookServices(settings, state["redis"]))
         try:
             async with outbox.running_worker(settings):
                 yield

@@ -9,7 +9,7 @@ from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from models import Board, BoardKind, TopicKind
 from moderation import Pipeline
-from moderation.hooks import default_hooks
+from moderation.hooks import HookServices, build_stage
 from resolvers import badges, boards, comments, growth, likes, members, rewards, topics
 from resolvers.loaders import Loaders
 
@@ -59,8 +59,15 @@ def _context(settings: Settings, redis: RedisStore, principal: Principal, member
         principal=principal,
         viewer=member,
         loaders=Loaders(member.pk if member else None),
-        moderation=Pipeline(default_hooks()),
+        moderation=_pipeline(settings, redis),
     )
+
+
+def _pipeline(settings: Settings, redis: RedisStore) -> Pipeline:
+    """The configured hooks but the rate limits: the seed writes faster than any member may."""
+    services = HookServices(settings, redis)
+    specs = [spec for spec in settings.moderation_hooks if spec.hook != "flooding"]
+    return Pipeline([build_stage(spec, services) for spec in specs])
 
 
 async def seed_demo(settings: Settings, redis: RedisStore) -> bool:

@@ -31,6 +31,8 @@ class Problem:
     code: ErrorCode
     message: str
     field: list[str] | None = None
+    #: For RATE_LIMITED: whole seconds until a retry can succeed.
+    retry_after: int | None = None
 
 
 class UserFailure(Exception):

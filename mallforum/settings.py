@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mallforum.rules import (
@@ -25,6 +26,19 @@ log = logging.getLogger(__name__)
 DEVELOPMENT_JWT_SECRET = "mallforum-development-secret-do-not-use-in-production"
 DEVELOPMENT_WEBHOOK_SECRET = "mallforum-development-webhook-secret"
 EMBEDDED_DATA_DIR = Path(".mallforum")
+
+
+class HookSpec(BaseModel):
+    """One moderation hook as configured: a shipped hook's name or the mall's own as a
+    dotted path (`package.module:factory`), its options, time limit and fail policy."""
+
+    hook: str
+    options: dict[str, Any] = {}
+    timeout_ms: int | None = Field(default=500, gt=0)
+    on_failure: Literal["allow", "review"] = "allow"
+
+
+DEFAULT_HOOKS = [HookSpec(hook=name) for name in ("sensitive_words", "contact_info")]
 
 
 class Settings(BaseSettings):
@@ -59,6 +73,8 @@ class Settings(BaseSettings):
     report_weight_per_level: float = Field(default=0.5, ge=0)
     report_rejected_factor: float = Field(default=0.5, gt=0, le=1)
     report_weight_floor: float = Field(default=0.1, gt=0)
+    #: The moderation pipeline, in order (`MALLFORUM_MODERATION_HOOKS`, a JSON list).
+    moderation_hooks: list[HookSpec] = DEFAULT_HOOKS
 
     @field_validator("levels", mode="before")
     @classmethod

@@ -132,7 +132,7 @@ async def create_comment(
         if screened.status == ContentStatus.PUBLISHED:
             await _count(locked, comment, +1)
             await growth.comment_published(ctx.settings, comment)
-        else:
+        if screened.needs_case:
             await open_hook_case(comment, screened.reasons)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
     await growth.record_activity(ctx.settings, member.pk)

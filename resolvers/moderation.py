@@ -7,12 +7,16 @@ the item's moderation case, in the write's own transaction, for a moderator to d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+
+from tortoise.expressions import Q, Subquery
 
 from mallforum.clock import now
 from mallforum.context import Context
-from mallforum.errors import ErrorCode, UserFailure
+from mallforum.errors import ErrorCode, Problem, UserFailure
 from models import (
     Comment,
     ContentStatus,
@@ -22,7 +26,10 @@ from models import (
     ModerationSource,
     Topic,
 )
-from moderation import ContentDraft, Reason, VerdictAction
+from moderation import ContentDraft, RateLimited, Reason, Standing, Verdict, VerdictAction
+
+#: How far back a member's rejected posts count against them (`Standing.recent_rejections`).
+REJECTIONS_WINDOW = timedelta(days=30)
 
 
 @dataclass
@@ -33,11 +40,51 @@ class Screened:
     texts: dict[str, str]
     status: ContentStatus
     reasons: list[Reason] = field(default_factory=list)
+    flagged: bool = False
+
+    @property
+    def needs_case(self) -> bool:
+        """Held for review, or published but flagged by a failing hook: a moderator looks."""
+        return self.status == ContentStatus.PENDING_REVIEW or self.flagged
+
+
+async def recent_rejections(member: Member) -> int:
+    """How many of the member's topics and comments moderators rejected lately."""
+    authored = Q(
+        target_kind="Topic",
+        target_id__in=Subquery(Topic.filter(author_id=member.pk).values("id")),
+    ) | Q(
+        target_kind="Comment",
+        target_id__in=Subquery(Comment.filter(author_id=member.pk).values("id")),
+    )
+    return await ModerationCase.filter(
+        authored,
+        status=ModerationCaseStatus.REJECTED,
+        decided_at__gte=now() - REJECTIONS_WINDOW,
+    ).count()
+
+
+async def review(ctx: Context, kind: str, author: Member, texts: dict[str, str]) -> Verdict:
+    """The pipeline's verdict on a draft; RATE_LIMITED when the author writes too fast."""
+    standing = Standing.of(author, now(), await recent_rejections(author))
+    try:
+        return await ctx.moderation.review(ContentDraft(kind, texts, author, standing))
+    except RateLimited as limited:
+        seconds = max(1, math.ceil(limited.retry_after))
+        raise UserFailure(
+            [
+                Problem(
+                    ErrorCode.RATE_LIMITED,
+                    f"You are posting too fast; try again in {seconds} s.",
+                    retry_after=seconds,
+                )
+            ]
+        ) from None
 
 
 async def screen(ctx: Context, kind: str, author: Member, texts: dict[str, str]) -> Screened:
     """Pass a write through the pipeline: BLOCK refuses it, REVIEW holds it, MASK masks it."""
-    verdict = await ctx.moderation.review(ContentDraft(kind=kind, texts=texts, author=author))
+    verdict = await review(ctx, kind, author, texts)
     if verdict.action == VerdictAction.BLOCK:
         categories = sorted({r.code for r in verdict.reasons}) or ["community rules"]
         raise UserFailure.of(
@@ -51,7 +98,7 @@ async def screen(ctx: Context, kind: str, author: Member, texts: dict[str, str])
         if verdict.action == VerdictAction.REVIEW
         else ContentStatus.PUBLISHED
     )
-    return Screened(texts={**texts, **verdict.masked}, status=status, reasons=verdict.reasons)
+    return Screened({**texts, **verdict.masked}, status, verdict.reasons, verdict.flagged)
 
 
 ModeratedModel = Topic | Comment | Member
@@ -99,8 +146,8 @@ async def add_to_case(
 
 
 async def open_hook_case(target: Topic | Comment, reasons: Sequence[Reason]) -> ModerationCase:
-    """A hook held the content (stored PENDING_REVIEW): put it in the moderators' queue.
-    Call in the write's transaction, after the content is stored."""
+    """A hook held the content (stored PENDING_REVIEW) or flagged it: put it in the
+    moderators' queue. Call in the write's transaction, after the content is stored."""
     rows = [reason_row(r.hook, r.code, r.detail) for r in reasons] or [
         reason_row("pipeline", "review")
     ]

@@ -372,7 +372,7 @@ async def create_topic(
             last_activity_at=created,
         )
         await change_status(ctx.settings, topic, screened.status)
-        if screened.status == ContentStatus.PENDING_REVIEW:
+        if screened.needs_case:
             await open_hook_case(topic, screened.reasons)
     ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
     await growth.record_activity(ctx.settings, member.pk)
@@ -427,7 +427,9 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
             await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
                 await change_status(ctx.settings, topic, screened.status)  # held for review
-        if screened and screened.status == topic.status == ContentStatus.PENDING_REVIEW:
+        if screened and (
+            screened.flagged or screened.status == topic.status == ContentStatus.PENDING_REVIEW
+        ):
             await open_hook_case(topic, screened.reasons)
     return topic
 

@@ -141,10 +141,19 @@ class UserError:
         description="What went wrong, as a stable code to branch on."
     )
     message: str = strawberry.field(description="What went wrong, in words fit to show the user.")
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="With RATE_LIMITED: seconds to wait before trying again; null otherwise.",
+    )
 
     @classmethod
     def of(cls, problem: Problem) -> UserError:
-        return cls(field=problem.field, code=problem.code, message=problem.message)
+        return cls(
+            field=problem.field,
+            code=problem.code,
+            message=problem.message,
+            retry_after=problem.retry_after,
+        )
 
 
 async def payload(

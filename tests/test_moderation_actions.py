@@ -119,9 +119,9 @@ def hold_word(app):
     """Hooks the app's pipeline to hold any text with "hold-me" for review."""
     pipeline = app.state.services["moderation"]
     hook = HoldWord("hold-me")
-    pipeline.hooks.append(hook)
+    stage = pipeline.add(hook)
     yield hook
-    pipeline.hooks.remove(hook)
+    pipeline.stages.remove(stage)
 
 
 # ---------------------------------------------------------------- cases held by hooks
