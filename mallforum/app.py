@@ -46,7 +46,11 @@ class GraphQLView(GraphQL):
         self, request: Request | WebSocket, response: Response
     ) -> Context:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
-        viewer = await provision_member(self.settings, principal) if principal else None
+        viewer = (
+            await provision_member(self.settings, principal, self.state["moderation"])
+            if principal
+            else None
+        )
         request_id = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         if isinstance(request, Request):
             cacheable = request.method == "GET" and principal is None

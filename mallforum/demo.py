@@ -52,14 +52,16 @@ REWARDS = [
 ]
 
 
-def _context(settings: Settings, redis: RedisStore, principal: Principal, member) -> Context:
+def _context(
+    settings: Settings, redis: RedisStore, pipeline: Pipeline, principal: Principal, member
+) -> Context:
     return Context(
         settings=settings,
         redis=redis,
         principal=principal,
         viewer=member,
         loaders=Loaders(member.pk if member else None),
-        moderation=_pipeline(settings, redis),
+        moderation=pipeline,
     )
 
 
@@ -79,8 +81,10 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     if await Board.exists():
         return False
     await badges.sync_catalogue(settings)  # so the demo's members earn badges
+    pipeline = _pipeline(settings, redis)
     admin = Principal("demo-admin", "社区管理员", None, frozenset({"admin"}))
-    admin_ctx = _context(settings, redis, admin, await members.provision_member(settings, admin))
+    admin_member = await members.provision_member(settings, admin, pipeline)
+    admin_ctx = _context(settings, redis, pipeline, admin, admin_member)
     board_ids = {}
     for slug, name, description, kind, level in BOARDS:
         board = await boards.create_board(admin_ctx, slug, name, description, kind, level, level)
@@ -88,8 +92,8 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     people = []
     for sub, nickname in MEMBERS:
         principal = Principal(sub, nickname, None, frozenset())
-        member = await members.provision_member(settings, principal)
-        people.append(lambda m=member, p=principal: _context(settings, redis, p, m))
+        member = await members.provision_member(settings, principal, pipeline)
+        people.append(lambda m=member, p=principal: _context(settings, redis, pipeline, p, m))
     for n, (slug, title, body, tags, skus) in enumerate(TOPICS):
         author = people[n % len(people)]
         topic = await topics.create_topic(

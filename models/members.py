@@ -27,6 +27,9 @@ class Member(Model):
     id = fields.BigIntField(primary_key=True)
     mall_user_id = fields.CharField(max_length=128, unique=True)
     nickname = fields.CharField(max_length=64)
+    #: The nickname the mall's token last gave, as given: `nickname` is what the community
+    #: shows of it after moderation (masked, or a default name while held).
+    mall_nickname = fields.CharField(max_length=64, null=True)
     avatar_url = fields.CharField(max_length=1024, null=True)
     role = fields.CharEnumField(MemberRole, max_length=16, default=MemberRole.MEMBER)
     status = fields.CharEnumField(MemberStatus, max_length=16, default=MemberStatus.ACTIVE)

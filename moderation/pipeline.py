@@ -44,7 +44,7 @@ class Reason:
 @dataclass(frozen=True)
 class Standing:
     """What hooks know of the author besides the member row: account age at the time of
-    writing, and how many of their posts moderators rejected in the last 30 days."""
+    writing, and how many of their posts of the last 30 days are hidden."""
 
     account_age: timedelta
     recent_rejections: int = 0

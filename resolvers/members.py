@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from tortoise.exceptions import IntegrityError
@@ -11,12 +12,15 @@ from tortoise.transactions import in_transaction
 from mallforum.auth import Principal
 from mallforum.clock import now
 from mallforum.context import Context
-from mallforum.errors import Problems
+from mallforum.errors import Problems, UserFailure
 from mallforum.settings import Settings
-from models import Member, MemberRole, PointReason, Purchase
-from resolvers import badges, growth
+from models import Member, MemberRole, ModerationSource, PointReason, Purchase
+from moderation import Pipeline, Reason, VerdictAction
+from resolvers import badges, growth, moderation
 
 NICKNAME_MAX = 64
+#: The code of the reason that carries a held nickname on the member's case.
+HELD_NICKNAME = "held_nickname"
 
 
 def _role_of(principal: Principal) -> MemberRole:
@@ -27,26 +31,71 @@ def _role_of(principal: Principal) -> MemberRole:
     return MemberRole.MEMBER
 
 
-def _nickname_of(principal: Principal) -> str:
-    nickname = (principal.nickname or "").strip()[:NICKNAME_MAX]
-    return nickname or f"用户{principal.sub[-6:]}"
+def default_nickname(principal: Principal) -> str:
+    """The name shown when the mall gives none, or gives one the community's rules hold."""
+    return f"用户{principal.sub[-6:]}"
 
 
-async def provision_member(settings: Settings, principal: Principal) -> Member | None:
+@dataclass
+class Nickname:
+    """The name to show, the name the mall proposed, and the hooks' reasons when held."""
+
+    shown: str
+    held: list[Reason] = field(default_factory=list)
+    proposed: str | None = None
+
+
+async def screen_nickname(pipeline: Pipeline, member: Member, principal: Principal) -> Nickname:
+    """The mall's nickname through the moderation pipeline. The mall owns the name, so a
+    verdict never refuses the sign-in: MASK shows it masked, REVIEW and BLOCK show the
+    default name, and REVIEW opens a case about the member (approving it shows the name).
+    Writing names too fast (RATE_LIMITED) keeps the member's current one."""
+    proposed = (principal.nickname or "").strip()[:NICKNAME_MAX]
+    if not proposed:
+        return Nickname(default_nickname(principal))
+    try:
+        verdict = await moderation.review(pipeline, "nickname", member, {"nickname": proposed})
+    except UserFailure:  # RATE_LIMITED: keep the name shown, and look again next time
+        return Nickname(member.nickname or default_nickname(principal), [], member.mall_nickname)
+    if verdict.action >= VerdictAction.REVIEW:
+        held = verdict.reasons if verdict.action == VerdictAction.REVIEW else []
+        return Nickname(default_nickname(principal), held, proposed)
+    return Nickname(verdict.masked.get("nickname", proposed), [], proposed)
+
+
+async def hold_nickname(member: Member, nickname: Nickname) -> None:
+    """Open (or add to) the member's case with the held name, for a moderator to decide."""
+    rows = [moderation.reason_row(r.hook, r.code, r.detail) for r in nickname.held]
+    rows.append(moderation.reason_row("nickname", HELD_NICKNAME, nickname.proposed))
+    await moderation.add_to_case(member, ModerationSource.HOOK, rows)
+
+
+async def provision_member(
+    settings: Settings, principal: Principal, pipeline: Pipeline
+) -> Member | None:
     """The Member of a token's `sub`, created on its first request with the welcome gift
     (新手礼包) and, if the mall reported a purchase already, the verified-buyer badge; None
-    for service tokens. Later tokens update nickname, avatar and the role shown on the member.
+    for service tokens. Later tokens update nickname (through the moderation pipeline when
+    it changes), avatar and the role shown on the member.
     """
     if principal.is_service:
         return None
-    nickname, avatar, role = _nickname_of(principal), principal.avatar, _role_of(principal)
+    avatar, role = principal.avatar, _role_of(principal)
     member = await Member.get_or_none(mall_user_id=principal.sub)
     if member is None:
+        draft = Member(mall_user_id=principal.sub, role=role, level=0, joined_at=now())
+        nickname = await screen_nickname(pipeline, draft, principal)
         try:
             async with in_transaction():
                 member = await Member.create(
-                    mall_user_id=principal.sub, nickname=nickname, avatar_url=avatar, role=role
+                    mall_user_id=principal.sub,
+                    nickname=nickname.shown,
+                    mall_nickname=nickname.proposed,
+                    avatar_url=avatar,
+                    role=role,
                 )
+                if nickname.held:
+                    await hold_nickname(member, nickname)
                 key = f"welcome:{member.pk}"
                 await growth.earn(settings, member, PointReason.WELCOME_GIFT, key, key)
             # After the member is committed: a purchase reported meanwhile either is seen
@@ -57,8 +106,12 @@ async def provision_member(settings: Settings, principal: Principal) -> Member |
         except IntegrityError:  # a concurrent first request created it
             member = await Member.get(mall_user_id=principal.sub)
     changes: dict[str, str | MemberRole | None] = {}
-    if principal.nickname and member.nickname != nickname:
-        changes["nickname"] = nickname
+    if principal.nickname and principal.nickname.strip()[:NICKNAME_MAX] != member.mall_nickname:
+        nickname = await screen_nickname(pipeline, member, principal)
+        if nickname.held:
+            async with in_transaction():
+                await hold_nickname(await growth.lock_member(member.pk), nickname)
+        changes["nickname"], changes["mall_nickname"] = nickname.shown, nickname.proposed
     if principal.avatar and member.avatar_url != avatar:
         changes["avatar_url"] = avatar
     if member.role != role:

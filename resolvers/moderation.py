@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from tortoise.expressions import Q, Subquery
-
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problem, UserFailure
@@ -26,9 +24,17 @@ from models import (
     ModerationSource,
     Topic,
 )
-from moderation import ContentDraft, RateLimited, Reason, Standing, Verdict, VerdictAction
+from moderation import (
+    ContentDraft,
+    Pipeline,
+    RateLimited,
+    Reason,
+    Standing,
+    Verdict,
+    VerdictAction,
+)
 
-#: How far back a member's rejected posts count against them (`Standing.recent_rejections`).
+#: How far back a member's hidden posts count against them (`Standing.recent_rejections`).
 REJECTIONS_WINDOW = timedelta(days=30)
 
 
@@ -49,26 +55,20 @@ class Screened:
 
 
 async def recent_rejections(member: Member) -> int:
-    """How many of the member's topics and comments moderators rejected lately."""
-    authored = Q(
-        target_kind="Topic",
-        target_id__in=Subquery(Topic.filter(author_id=member.pk).values("id")),
-    ) | Q(
-        target_kind="Comment",
-        target_id__in=Subquery(Comment.filter(author_id=member.pk).values("id")),
-    )
-    return await ModerationCase.filter(
-        authored,
-        status=ModerationCaseStatus.REJECTED,
-        decided_at__gte=now() - REJECTIONS_WINDOW,
-    ).count()
+    """How many of the member's topics and comments of the last 30 days are hidden, by a
+    moderator or by members' reports: a sign the next post deserves a stricter look."""
+    since = now() - REJECTIONS_WINDOW
+    hidden = {"author_id": member.pk, "status": ContentStatus.HIDDEN, "created_at__gte": since}
+    return await Topic.filter(**hidden).count() + await Comment.filter(**hidden).count()
 
 
-async def review(ctx: Context, kind: str, author: Member, texts: dict[str, str]) -> Verdict:
-    """The pipeline's verdict on a draft; RATE_LIMITED when the author writes too fast."""
-    standing = Standing.of(author, now(), await recent_rejections(author))
+async def review(pipeline: Pipeline, kind: str, author: Member, texts: dict[str, str]) -> Verdict:
+    """The pipeline's verdict on a draft; RATE_LIMITED when the author writes too fast.
+    `author` may be a member about to be created (no pk yet)."""
+    rejections = await recent_rejections(author) if author.pk is not None else 0
+    standing = Standing.of(author, now(), rejections)
     try:
-        return await ctx.moderation.review(ContentDraft(kind, texts, author, standing))
+        return await pipeline.review(ContentDraft(kind, texts, author, standing))
     except RateLimited as limited:
         seconds = max(1, math.ceil(limited.retry_after))
         raise UserFailure(
@@ -84,7 +84,7 @@ async def review(ctx: Context, kind: str, author: Member, texts: dict[str, str])
 
 async def screen(ctx: Context, kind: str, author: Member, texts: dict[str, str]) -> Screened:
     """Pass a write through the pipeline: BLOCK refuses it, REVIEW holds it, MASK masks it."""
-    verdict = await review(ctx, kind, author, texts)
+    verdict = await review(ctx.moderation, kind, author, texts)
     if verdict.action == VerdictAction.BLOCK:
         categories = sorted({r.code for r in verdict.reasons}) or ["community rules"]
         raise UserFailure.of(

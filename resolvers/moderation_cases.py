@@ -38,6 +38,7 @@ from models import (
 )
 from resolvers import growth
 from resolvers.comments import change_comment_status, lock_comment, visible_comment
+from resolvers.members import HELD_NICKNAME
 from resolvers.moderation import add_to_case, open_case_of, reason_row, target_kind
 from resolvers.pagination import Page, SortKey, queryset_page
 from resolvers.topics import change_status, lock_topic, visible_topic
@@ -296,7 +297,7 @@ async def decide_case(
         if found.target_kind in ("Topic", "Comment"):
             locked = await lock_content(found.target_kind, found.target_id)
         elif found.target_kind == "Member":
-            await growth.lock_member(found.target_id)
+            member = await growth.lock_member(found.target_id)
         case = await ModerationCase.select_for_update().get(id=case_id)
         if case.status != ModerationCaseStatus.OPEN:
             raise UserFailure.of(ErrorCode.CONFLICT, "This case was decided already.", ["caseId"])
@@ -308,10 +309,20 @@ async def decide_case(
                 ContentStatus.PUBLISHED,
             ):
                 await set_status(ctx, locked, ContentStatus.HIDDEN)
+        elif approve and found.target_kind == "Member":
+            await show_held_nickname(member, case)
         await close_case(case, moderator, approve, text)
         target_gid = encode_id(case.target_kind, case.target_id)
         await write_log(moderator, "APPROVE_CASE" if approve else "REJECT_CASE", target_gid, text)
     return case
+
+
+async def show_held_nickname(member: Member, case: ModerationCase) -> None:
+    """Approving a member's case shows the nickname a hook held, if the mall still gives it."""
+    held = [r["detail"] for r in case.reasons if r["code"] == HELD_NICKNAME]
+    if held and held[-1] == member.mall_nickname:
+        member.nickname = held[-1]
+        await Member.filter(id=member.pk).update(nickname=member.nickname)
 
 
 # ---------------------------------------------------------------- actions on content
