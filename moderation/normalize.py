@@ -36,7 +36,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from itertools import chain, compress
 
 import ahocorasick_rs
@@ -182,8 +182,10 @@ def _fold_origin(raw: str) -> list[int]:
 _AT_LEAST = [bytes(int(length >= k) for length in range(256)) for k in range(256)]
 
 
+@lru_cache(maxsize=32)
 def normalize(raw: str) -> Normalized:
-    """Fold `raw` for matching (see the module docstring); `origin` maps it back."""
+    """Fold `raw` for matching (see the module docstring); `origin` maps it back. The last
+    few results are kept, so the hooks reviewing one draft fold each text once."""
     folded = Normalized(raw, raw.translate(_FOLD))
     spans = _alias_spans(folded)
     return _replace_aliases(folded, spans) if spans else folded

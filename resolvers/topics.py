@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -351,9 +351,35 @@ async def create_topic(
     board = await postable_board(
         ctx, member, decode_id(board_gid, "Board", field=["input", "boardId"]), "input", "boardId"
     )
+    return await write_topic(ctx, member, board, clean, kind)
+
+
+#: Writes the rows that belong with a new topic (a poll, a contest entry), in the topic's
+#: transaction, given the topic and the screened texts.
+Attach = Callable[[Topic, dict[str, str]], Awaitable[None]]
+
+
+async def write_topic(
+    ctx: Context,
+    member: Member,
+    board: Board,
+    clean: TopicInput,
+    kind: TopicKind,
+    *,
+    content_kind: str = "topic",
+    extra_texts: dict[str, str] | None = None,
+    attach: Attach | None = None,
+) -> Topic:
+    """Check the privileges, screen and store a topic the member may post in `board`.
+
+    `extra_texts` pass the moderation pipeline with the title and body (a poll's question
+    and options); `attach` then gets the screened (masked) texts to write its own rows in
+    the same transaction, so a refused or failing write leaves nothing behind.
+    """
     assert clean.title is not None and clean.body is not None
     check_privileges(ctx, member, clean)
-    screened = await screen(ctx, "topic", member, {"title": clean.title, "body": clean.body})
+    texts = {"title": clean.title, "body": clean.body, **(extra_texts or {})}
+    screened = await screen(ctx, content_kind, member, texts)
     created = now()
     async with in_transaction():
         topic = await Topic.create(
@@ -371,6 +397,8 @@ async def create_topic(
             created_at=created,
             last_activity_at=created,
         )
+        if attach is not None:
+            await attach(topic, screened.texts)
         await change_status(ctx.settings, topic, screened.status)
         if screened.needs_case:
             await open_hook_case(topic, screened.reasons)
