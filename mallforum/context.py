@@ -16,6 +16,7 @@ from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from models import Member, MemberStatus
 from moderation import Pipeline
+from moderation.rule_store import WordRuleStore
 from resolvers.loaders import Loaders
 
 
@@ -27,6 +28,7 @@ class Context:
     viewer: Member | None
     loaders: Loaders
     moderation: Pipeline
+    word_rules: WordRuleStore
     request: Request | WebSocket | None = None
     response: Response | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)

@@ -1,4 +1,5 @@
-"""Moderation: the cases moderators decide, members' reports, and the log of what they did."""
+"""Moderation: the cases moderators decide, members' reports, the log of what they did, and
+the word rules admins add to the shipped ones."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ class ReportReason(StrEnum):
     ILLEGAL = "ILLEGAL"
     OFF_TOPIC = "OFF_TOPIC"
     OTHER = "OTHER"
+
+
+class WordListAction(StrEnum):
+    BLOCK = "BLOCK"
+    MASK = "MASK"
+    REVIEW = "REVIEW"
 
 
 class ModerationCase(Model):
@@ -104,3 +111,45 @@ class ModerationLog(Model):
 
     class Meta:
         table = "moderation_log"
+
+
+class WordRule(Model):
+    """A word rule an admin added, or wrote over a shipped one with the same folded pattern.
+
+    `folded` is the pattern folded as posts are (`moderation.words.folded_pattern`), unique:
+    writing a pattern again, in any spelling that folds the same, changes the rule.
+    """
+
+    id = fields.BigIntField(primary_key=True)
+    pattern = fields.CharField(max_length=100)
+    folded = fields.CharField(max_length=400, unique=True)
+    action = fields.CharEnumField(WordListAction, max_length=16)
+    category = fields.CharField(max_length=32)
+    created_by = fields.ForeignKeyField(
+        "mallforum.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    created_by_id: int
+    created_at = fields.DatetimeField()
+    updated_by = fields.ForeignKeyField(
+        "mallforum.Member", related_name=False, on_delete=fields.RESTRICT
+    )
+    updated_by_id: int
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "word_rule"
+
+
+class WordRuleRevision(Model):
+    """How many times the word rules changed: one row, bumped in each change's transaction.
+
+    Every process compares it with the revision its compiled rules were read at, so a
+    process that missed the change notice still catches up. Its row lock also queues the
+    changes, so the cap on the number of rules holds under concurrent writes.
+    """
+
+    id = fields.IntField(primary_key=True)
+    revision = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "word_rule_revision"

@@ -97,6 +97,23 @@ def _key(pattern: str) -> tuple[str, bool]:
     return normalize(stripped).text, whole_word
 
 
+def folded_pattern(pattern: str) -> str:
+    """The pattern as its rule is known by: folded, kept <between angle brackets> when it
+    was written so; empty when it has no letters or digits. Two patterns that fold the same
+    are one rule."""
+    text, whole_word = _key(pattern)
+    return f"<{text}>" if whole_word and text else text
+
+
+def effective_rules(defaults: Iterable[WordRule], own: Iterable[WordRule]) -> list[WordRule]:
+    """The shipped defaults with the mall's own rules on top: an own rule replaces every
+    default with its folded pattern (so an admin can soften or harden one), others add."""
+    own = list(own)
+    replaced = {folded_pattern(rule.pattern) for rule in own}
+    kept = [rule for rule in defaults if folded_pattern(rule.pattern) not in replaced]
+    return kept + own
+
+
 class WordMatcher:
     """All the rules compiled into one automaton over folded text."""
 

@@ -160,13 +160,16 @@ class ModerationCase(Node):
 @strawberry.type(description="One thing a moderator did, as the moderation log keeps it.")
 class ModerationLogEntry(Node):
     action: str = strawberry.field(
-        description="What was done: a ModerationAction, APPROVE_CASE, REJECT_CASE, MUTE, BAN "
-        "or RESTORE_MEMBER."
+        description="What was done: a ModerationAction, APPROVE_CASE, REJECT_CASE, MUTE, BAN, "
+        "RESTORE_MEMBER, CREATE_WORD_RULE, UPDATE_WORD_RULE or DELETE_WORD_RULE."
     )
     target_id: strawberry.ID = strawberry.field(
-        description="The global ID of the topic, comment or member acted on."
+        description="The global ID of the topic, comment, member or word rule acted on."
     )
-    note: str | None = strawberry.field(description="The moderator's note or reason.")
+    note: str | None = strawberry.field(
+        description="The moderator's note or reason; for a word rule, the rule as written "
+        "(and what it was, or the shipped rule it replaces)."
+    )
     created_at: datetime = strawberry.field(description="When it was done.")
     model: strawberry.Private[models.ModerationLog]
 

@@ -15,6 +15,7 @@ from schema.members import load_member
 from schema.moderation import load_case, load_log_entry
 from schema.rewards import load_redemption, load_reward_item
 from schema.topics import load_topic
+from schema.word_rules import load_word_rule
 
 LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Board": load_board,
@@ -25,6 +26,7 @@ LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Redemption": load_redemption,
     "RewardItem": load_reward_item,
     "Topic": load_topic,
+    "WordRule": load_word_rule,
 }
 
 

@@ -25,6 +25,7 @@ from schema.moderation import (
 from schema.nodes import NodeQueries
 from schema.rewards import Redemption, RewardItem, RewardMutations, RewardQueries
 from schema.topics import Topic, TopicMutations, TopicQueries
+from schema.word_rules import WordRule, WordRuleMutations, WordRuleQueries
 
 log = logging.getLogger("mallforum.graphql")
 
@@ -43,6 +44,7 @@ class Query(
     GrowthQueries,
     RewardQueries,
     ModerationQueries,
+    WordRuleQueries,
 ):
     """Every area's queries, merged."""
 
@@ -59,6 +61,7 @@ class Mutation(
     GrowthMutations,
     RewardMutations,
     ModerationMutations,
+    WordRuleMutations,
 ):
     """Every area's mutations, merged."""
 
@@ -101,6 +104,7 @@ def build_schema(mask_errors: bool = True) -> strawberry.Schema:
             Redemption,
             ModerationCase,
             ModerationLogEntry,
+            WordRule,
         ],
         extensions=extensions,
     )
