@@ -189,7 +189,7 @@ async def seed(connection: asyncpg.Connection, count: int) -> None:
     topics, listings = build_rows(count, rng)
     joined = datetime.now(UTC) - timedelta(days=400)
     members = [
-        (k, f"bench-user-{k}", f"bench{k}", None, "MEMBER", "ACTIVE", None, 0, 0, joined)
+        (k, f"bench-user-{k}", f"bench{k}", None, "MEMBER", "ACTIVE", None, 0, 0, 0, 0, 0, joined)
         for k in range(1, AUTHORS + 1)
     ]
     async with connection.transaction():
@@ -206,6 +206,9 @@ async def seed(connection: asyncpg.Connection, count: int) -> None:
                 "muted_until",
                 "experience",
                 "level",
+                "points",
+                "likes_received",
+                "check_in_streak",
                 "joined_at",
             ],
         )

@@ -30,6 +30,22 @@ class RedisKeys:
         """Set while `viewer` has been counted as a viewer of the topic on `day`."""
         return f"{self.prefix}:view:{{t{topic_id}}}:{day.isoformat()}:{viewer}"
 
+    def flood_writes(self, member_id: int, kind: str) -> str:
+        """Sorted set of the member's recent writes of `kind` (topic, comment...), scored by
+        the time of each in milliseconds: the rate limits' sliding windows."""
+        return f"{self.prefix}:flood:{{m{member_id}}}:{kind}"
+
+    def duplicate_fingerprint(self, record: str) -> str:
+        """One fingerprinted text: its author, whether they were a new member, and its
+        MinHash signature. The duplicates keys share one hash tag: a text's bands are read
+        and written by one script, and its candidates fetched by one MGET."""
+        return f"{self.prefix}:dup:{{dup}}:fp:{record}"
+
+    def duplicate_band(self, band: int, value: str) -> str:
+        """Sorted set of the fingerprinted texts whose signature has `value` in `band`
+        (locality-sensitive hashing), scored by the time of each in milliseconds."""
+        return f"{self.prefix}:dup:{{dup}}:band:{band}:{value}"
+
 
 class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str) -> None:

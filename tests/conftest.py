@@ -9,7 +9,7 @@ no test is skipped for want of a server.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.scratch import StoreUnavailable, delete_keys, scratch_settings
 from mallforum.settings import Settings
+from moderation import Pipeline
 from resolvers.badges import sync_catalogue
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
@@ -74,6 +75,19 @@ async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]
     clock.reset()
     yield
     clock.reset()
+
+
+@pytest.fixture
+def no_rate_limits(app: Starlette) -> Iterator[None]:
+    """The configured pipeline without its rate limits ("flooding"), for tests whose subject
+    needs one member to write faster than any member may: lists, paging, counters."""
+    services = app.state.services
+    configured = services["moderation"]
+    services["moderation"] = Pipeline(
+        [stage for stage in configured.stages if stage.hook.name != "flooding"]
+    )
+    yield
+    services["moderation"] = configured
 
 
 class Api:

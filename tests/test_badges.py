@@ -157,6 +157,7 @@ async def test_member_badges_list_the_latest_award_first_with_when_and_why(api):
 # ---------------------------------------------------------------- first topic
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_the_first_published_topic_awards_first_topic_and_a_second_does_not_again(api):
     board = await create_board(api)
     assert await codes_of(api, "alice") == []
@@ -316,6 +317,7 @@ threshold = 3
 """
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_likes_on_a_deleted_topic_no_longer_count_as_likes_received(api, settings, tmp_path):
     await sync_catalogue(with_badges_file(settings, tmp_path, LIKED_3))  # a threshold of 3
     board = await create_board(api)
@@ -508,6 +510,7 @@ threshold = 1
 """
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_a_badges_file_adds_its_badges_and_updates_the_texts_of_known_codes(
     api, settings, tmp_path
 ):

@@ -457,6 +457,7 @@ async def test_following_an_unknown_or_hidden_board_is_not_found(api):
     assert (await board_by_slug(api, "vip", "moderator"))["viewerFollows"] is False
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_home_feed_lists_topics_of_followed_boards_newest_first(api):
     beauty = await create_board(api, "beauty")
     phones = await create_board(api, "phones")
@@ -477,6 +478,7 @@ async def test_home_feed_lists_topics_of_followed_boards_newest_first(api):
     assert await home_titles(api, as_="bob") == []
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_home_feed_pages_by_cursor(api):
     beauty = await create_board(api, "beauty")
     for n in range(5):
@@ -501,6 +503,7 @@ async def test_home_feed_of_an_anonymous_reader_is_empty(api):
     }
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_home_feed_leaves_out_deleted_topics(api):
     beauty = await create_board(api, "beauty")
     kept = await create_topic(api, beauty["id"], author="bob", title="kept")
@@ -515,6 +518,7 @@ async def test_home_feed_leaves_out_deleted_topics(api):
     assert await home_titles(api) == [kept["title"]]
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_home_feed_merges_several_followed_boards_page_by_page(api):
     boards = [await create_board(api, slug) for slug in ("beauty", "phones", "outfits")]
     quiet = await create_board(api, "quiet")
@@ -542,6 +546,7 @@ UNFOLLOW_TAG = """
 mutation($tag: String!) { unfollowTag(tag: $tag) { followedTags errors { field code } } }"""
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_followed_tags_bring_their_topics_from_any_board_into_the_home_feed(api):
     beauty, phones = await create_board(api, "beauty"), await create_board(api, "phones")
     await create_topic(api, beauty["id"], title="tagged in beauty", tags=["开箱"])
@@ -557,6 +562,7 @@ async def test_followed_tags_bring_their_topics_from_any_board_into_the_home_fee
     assert await home_titles(api) == []
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_a_topic_in_a_followed_board_and_a_followed_tag_is_listed_once(api):
     beauty = await create_board(api, "beauty")
     for n in range(4):

@@ -156,6 +156,7 @@ async def test_publishing_a_topic_and_a_comment_earns_their_configured_amounts(a
     assert (member.points, member.experience) == (shown["points"], shown["experience"])
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_topics_past_the_daily_cap_earn_nothing_until_the_next_day_in_the_community_zone(
     api,
 ):
@@ -185,6 +186,7 @@ async def test_topics_past_the_daily_cap_earn_nothing_until_the_next_day_in_the_
     await assert_ledger_matches("alice")
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_concurrent_topics_by_one_member_earn_exactly_the_daily_cap(api):
     for_topic = earning(api, PointReason.TOPIC_CREATED)
     cap = for_topic.daily_cap
@@ -201,6 +203,7 @@ async def test_concurrent_topics_by_one_member_earn_exactly_the_daily_cap(api):
     assert member.points == start + cap * for_topic.points
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_concurrent_comments_by_one_member_on_several_topics_each_earn(api):
     for_comment = earning(api, PointReason.COMMENT_CREATED)
     board = await create_board(api)
@@ -397,6 +400,7 @@ async def test_crossing_a_threshold_raises_the_level_and_queues_a_level_reached_
     assert await OutboxEvent.filter(kind="member.level_reached").count() == 1
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_earning_exactly_a_thresholds_experience_reaches_its_level(api):
     gift = earning(api, PointReason.WELCOME_GIFT)
     for_topic = earning(api, PointReason.TOPIC_CREATED)
@@ -460,6 +464,7 @@ async def test_member_levels_list_the_configured_table_with_cumulative_privilege
 # ---------------------------------------------------------------- point history
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_point_history_shows_only_the_viewers_own_rows_page_by_page(api):
     board = await create_board(api)
     for n in range(3):

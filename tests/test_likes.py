@@ -224,7 +224,7 @@ async def test_a_deleted_topic_or_comment_cannot_be_liked_or_unliked(api):
 async def test_a_liked_topic_rises_in_the_most_liked_order(api):
     board = await create_board(api)
     older = await create_topic(api, board["id"], title="older")
-    await create_topic(api, board["id"], title="newer")
+    await create_topic(api, board["id"], author="carol", title="newer")
     top = """
     query { board(slug: "beauty") { topics(sort: TOP) { edges { node { title likeCount } } } } }"""
 

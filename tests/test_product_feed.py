@@ -19,6 +19,10 @@ from tests.forum import (
     create_topic,
 )
 
+# Members here write faster than the rate limits allow (feeds of many topics);
+# the limits themselves are tested in test_flooding.py.
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
+
 FEED = """
 query($sku: String!, $first: Int, $after: String, $sort: TopicSort) {
   productFeed(sku: $sku, first: $first, after: $after, sort: $sort) {

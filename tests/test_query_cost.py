@@ -7,6 +7,8 @@ counts the statements the ORM sends.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.forum import create_board, create_comment, create_topic
 
 STATEMENTS_MAX = 10
@@ -99,6 +101,7 @@ def show(name: str, statements: list[str]) -> None:
         print("   ", statement[:160])
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_a_board_page_of_50_topics_costs_what_a_page_of_5_costs(api, sql_statements):
     await fill_board(api, "short", 5)
     await fill_board(api, "long", 50)
@@ -126,6 +129,7 @@ async def test_a_board_page_of_50_topics_costs_what_a_page_of_5_costs(api, sql_s
         assert len(many) <= STATEMENTS_MAX
 
 
+@pytest.mark.usefixtures("no_rate_limits")
 async def test_a_page_of_50_comments_with_replies_costs_what_a_page_of_5_costs(api, sql_statements):
     board = await create_board(api)
     short_id = await fill_topic(api, board["id"], 5)

@@ -122,7 +122,7 @@ async def test_a_reporter_whose_reports_were_found_wrong_weighs_less(api):
     await report(api, fine["id"], "hasty")
     [case] = await queue(api)
     await decide(api, case["id"], True, "nothing wrong")  # the report was wrong
-    target = await create_topic(api, board["id"], title="Another")
+    target = await create_topic(api, board["id"], author="carol", title="Another")
     await report(api, target["id"], "hasty")
     await report(api, target["id"], "r1")
     await report(api, target["id"], "r2")
@@ -147,7 +147,7 @@ async def test_rejected_reports_keep_their_reporters_full_weight(api):
     await report(api, bad["id"], "careful")
     [case] = await queue(api)
     await decide(api, case["id"], False, "spam indeed")
-    other = await create_topic(api, board["id"], title="Other")
+    other = await create_topic(api, board["id"], author="carol", title="Other")
     await report(api, other["id"], "careful")
     latest = await Report.filter(target_id=pk_of(other["id"])).get()
     assert latest.weight == api.settings.report_weight(0, 0)

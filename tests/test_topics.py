@@ -26,6 +26,10 @@ from tests.forum import (
     promote,
 )
 
+# Members here write faster than the rate limits allow (lists, paging and edits);
+# the limits themselves are tested in test_flooding.py.
+pytestmark = pytest.mark.usefixtures("no_rate_limits")
+
 TOPIC_FIELDS = """
   id title body bodyHtml kind status tags productSkus imageUrls isPinned isFeatured isLocked
   likeCount commentCount viewCount createdAt lastActivityAt
