@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
@@ -22,6 +23,7 @@ from mallforum.context import Context
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings, get_settings
 from moderation.hooks import HookServices, build_pipeline
+from moderation.rule_store import WordRuleStore
 from resolvers import badges
 from resolvers.loaders import Loaders
 from resolvers.members import provision_member
@@ -67,6 +69,7 @@ class GraphQLView(GraphQL):
             viewer=viewer,
             loaders=Loaders(viewer.pk if viewer else None),
             moderation=self.state["moderation"],
+            word_rules=self.state["word_rules"],
             request=request,
             response=response,
             request_id=request_id,
@@ -95,11 +98,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.open_database(settings)
         await badges.sync_catalogue(settings)
         state["redis"] = RedisStore.from_settings(settings)
-        state["moderation"] = build_pipeline(HookServices(settings, state["redis"]))
+        word_rules = state["word_rules"] = WordRuleStore(state["redis"])
+        await word_rules.refresh()
+        services = HookServices(settings, state["redis"], word_matcher=word_rules.matcher)
+        state["moderation"] = build_pipeline(services)
+        following = asyncio.create_task(word_rules.follow(), name="word-rules")
         try:
             async with outbox.running_worker(settings):
                 yield
         finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
             await state["redis"].close()
             await database.close_database()
 
@@ -127,5 +137,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[Middleware(AuthMiddleware, settings=settings)],
         lifespan=lifespan,
     )
-    app.state.services = state  # the Redis store and the moderation pipeline, once started
+    app.state.services = state  # Redis, the word rules and the pipeline, once started
     return app

@@ -10,6 +10,7 @@ from mallforum.settings import Settings
 from models import Board, BoardKind, TopicKind
 from moderation import Pipeline
 from moderation.hooks import HookServices, build_stage
+from moderation.rule_store import WordRuleStore
 from resolvers import badges, boards, comments, growth, likes, members, rewards, topics
 from resolvers.loaders import Loaders
 
@@ -53,7 +54,12 @@ REWARDS = [
 
 
 def _context(
-    settings: Settings, redis: RedisStore, pipeline: Pipeline, principal: Principal, member
+    settings: Settings,
+    redis: RedisStore,
+    pipeline: Pipeline,
+    word_rules: WordRuleStore,
+    principal: Principal,
+    member,
 ) -> Context:
     return Context(
         settings=settings,
@@ -62,12 +68,13 @@ def _context(
         viewer=member,
         loaders=Loaders(member.pk if member else None),
         moderation=pipeline,
+        word_rules=word_rules,
     )
 
 
-def _pipeline(settings: Settings, redis: RedisStore) -> Pipeline:
+def _pipeline(settings: Settings, redis: RedisStore, word_rules: WordRuleStore) -> Pipeline:
     """The configured hooks but the rate limits: the seed writes faster than any member may."""
-    services = HookServices(settings, redis)
+    services = HookServices(settings, redis, word_matcher=word_rules.matcher)
     specs = [spec for spec in settings.moderation_hooks if spec.hook != "flooding"]
     return Pipeline([build_stage(spec, services) for spec in specs])
 
@@ -81,10 +88,12 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     if await Board.exists():
         return False
     await badges.sync_catalogue(settings)  # so the demo's members earn badges
-    pipeline = _pipeline(settings, redis)
+    word_rules = WordRuleStore(redis)
+    await word_rules.refresh()  # the database's rules too, as the server would apply them
+    pipeline = _pipeline(settings, redis, word_rules)
     admin = Principal("demo-admin", "社区管理员", None, frozenset({"admin"}))
     admin_member = await members.provision_member(settings, admin, pipeline)
-    admin_ctx = _context(settings, redis, pipeline, admin, admin_member)
+    admin_ctx = _context(settings, redis, pipeline, word_rules, admin, admin_member)
     board_ids = {}
     for slug, name, description, kind, level in BOARDS:
         board = await boards.create_board(admin_ctx, slug, name, description, kind, level, level)
@@ -93,7 +102,9 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     for sub, nickname in MEMBERS:
         principal = Principal(sub, nickname, None, frozenset())
         member = await members.provision_member(settings, principal, pipeline)
-        people.append(lambda m=member, p=principal: _context(settings, redis, pipeline, p, m))
+        people.append(
+            lambda m=member, p=principal: _context(settings, redis, pipeline, word_rules, p, m)
+        )
     for n, (slug, title, body, tags, skus) in enumerate(TOPICS):
         author = people[n % len(people)]
         topic = await topics.create_topic(

@@ -38,7 +38,10 @@ class HookSpec(BaseModel):
     on_failure: Literal["allow", "review"] = "allow"
 
 
-DEFAULT_HOOKS = [HookSpec(hook=name) for name in ("sensitive_words", "contact_info")]
+#: Flooding first, so a flood is refused before any other work.
+DEFAULT_HOOKS = [
+    HookSpec(hook=name) for name in ("flooding", "sensitive_words", "contact_info", "duplicates")
+]
 
 
 class Settings(BaseSettings):

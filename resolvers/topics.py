@@ -432,7 +432,7 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
         for name, value in (("title", clean.title), ("body", clean.body))
         if value is not None
     }
-    screened = await screen(ctx, "topic", member, texts) if texts else None
+    screened = await screen(ctx, "topic_edit", member, texts) if texts else None
     async with in_transaction():
         topic = await lock_topic(found.pk)
         listed = topic.status == ContentStatus.PUBLISHED
