@@ -2,6 +2,15 @@
 
 from models.boards import Board, BoardFollow, BoardKind
 from models.comments import Comment
+from models.contests import (
+    ChallengeCheckIn,
+    Contest,
+    ContestEntry,
+    ContestKind,
+    ContestPrize,
+    ContestScore,
+    ContestVote,
+)
 from models.growth import (
     ActivityDay,
     Badge,
@@ -20,8 +29,12 @@ from models.moderation import (
     ModerationSource,
     Report,
     ReportReason,
+    WordListAction,
+    WordRule,
+    WordRuleRevision,
 )
 from models.outbox import OutboxEvent
+from models.polls import Poll, PollBallot, PollOption
 from models.purchases import Purchase
 from models.rewards import Redemption, RedemptionStatus, RewardItem
 from models.topics import ContentStatus, TagFollow, Topic, TopicKind, TopicListing
@@ -34,9 +47,16 @@ __all__ = [
     "Board",
     "BoardFollow",
     "BoardKind",
+    "ChallengeCheckIn",
     "CheckIn",
     "Comment",
     "ContentStatus",
+    "Contest",
+    "ContestEntry",
+    "ContestKind",
+    "ContestPrize",
+    "ContestScore",
+    "ContestVote",
     "Like",
     "LikeSubject",
     "Member",
@@ -49,6 +69,9 @@ __all__ = [
     "OutboxEvent",
     "PointReason",
     "PointTransaction",
+    "Poll",
+    "PollBallot",
+    "PollOption",
     "Purchase",
     "Redemption",
     "RedemptionStatus",
@@ -59,4 +82,7 @@ __all__ = [
     "Topic",
     "TopicKind",
     "TopicListing",
+    "WordListAction",
+    "WordRule",
+    "WordRuleRevision",
 ]
