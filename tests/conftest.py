@@ -25,6 +25,7 @@ from mallforum.scratch import StoreUnavailable, delete_keys, scratch_settings
 from mallforum.settings import Settings
 from moderation import Pipeline
 from resolvers.badges import sync_catalogue
+from tests.moderation_steps import HoldWord
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
 
@@ -169,3 +170,13 @@ def sql_statements() -> Any:
 
     logger = logging.getLogger("tortoise.db_client")
     return Counter()
+
+
+@pytest.fixture
+def hold_word(app):
+    """Hooks the app's pipeline to hold any text with "hold-me" for review."""
+    pipeline = app.state.services["moderation"]
+    hook = HoldWord("hold-me")
+    stage = pipeline.add(hook)
+    yield hook
+    pipeline.stages.remove(stage)

@@ -25,7 +25,7 @@ from tests.forum import (
     create_comment,
     create_topic,
 )
-from tests.test_check_in import check_in, local, set_clock
+from tests.growth_steps import check_in, local, set_clock
 
 CATALOGUE = "{ badges { id code name description iconUrl kind holderCount } }"
 MEMBER_BADGES = """

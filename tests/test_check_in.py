@@ -4,7 +4,7 @@ concurrency, refused to banned and anonymous callers, and counted as a day of ac
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 
@@ -12,36 +12,15 @@ from mallforum import clock
 from mallforum.rules import CheckInRule
 from models import ActivityDay, CheckIn, Member, MemberStatus, PointReason, PointTransaction
 from tests.forum import concurrently
+from tests.growth_steps import CHECK_IN, check_in, local, set_clock
 
-CHECK_IN = """
-mutation {
-  checkIn {
-    streak pointsAwarded newCheckIn
-    member { points experience checkInStreak }
-    errors { code message }
-  }
-}"""
 VIEWER = "{ viewer { points experience checkInStreak } }"
 HISTORY = "{ pointHistory { totalCount edges { node { delta reason balanceAfter } } } }"
-
-
-async def check_in(api, who="alice"):
-    return (await api(CHECK_IN, as_=who))["checkIn"]
 
 
 async def viewer(api, who="alice"):
     """The member's points, experience and streak as they see them (created if new)."""
     return (await api(VIEWER, as_=who))["viewer"]
-
-
-def set_clock(when: datetime) -> None:
-    """Move the service's clock to exactly `when` (an aware time)."""
-    clock.travel(when - clock.now())
-
-
-def local(api, day: date, hour: int, minute: int = 0) -> datetime:
-    """A time of day on a calendar day of the community's time zone."""
-    return datetime.combine(day, time(hour, minute), tzinfo=api.settings.zone)
 
 
 def local_today(api) -> date:

@@ -16,9 +16,7 @@ from tests.forum import (
     create_board,
     create_topic,
 )
-from tests.test_moderation_actions import MOD, hold_word, log, node, queue
-
-__all__ = ["hold_word"]  # a fixture, used by name
+from tests.moderation_steps import MOD, log, node, queue
 
 FOLLOW = (
     "mutation($id: ID!) { followBoard(boardId: $id) { board { viewerFollows } errors { code } } }"

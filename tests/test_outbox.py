@@ -24,7 +24,7 @@ from starlette.routing import Route
 from mallforum import clock, outbox
 from mallforum.outbox import OutboxWorker, retry_delay
 from models import OutboxEvent
-from tests.test_rewards import create_item, redeem
+from tests.growth_steps import create_item, redeem
 
 SECRET = "s3cret"
 

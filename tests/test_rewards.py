@@ -18,25 +18,19 @@ from models import (
     RewardItem,
 )
 from tests.forum import ADMIN, CALLERS, MODERATOR, SERVICE, concurrently, pk_of, promote
-
-ITEM_FIELDS = (
-    "id name description costPoints stock minLevel mallRewardCode requiredPrivilege active"
+from tests.growth_steps import (
+    ADMIN_ROLES,
+    ITEM_FIELDS,
+    REDEEM,
+    attempt_create,
+    create_item,
+    redeem,
 )
-CREATE_ITEM = f"""
-mutation($input: CreateRewardItemInput!) {{
-  createRewardItem(input: $input) {{ item {{ {ITEM_FIELDS} }} errors {{ field code message }} }}
-}}"""
+
 UPDATE_ITEM = f"""
 mutation($input: UpdateRewardItemInput!) {{
   updateRewardItem(input: $input) {{ item {{ {ITEM_FIELDS} }} errors {{ field code message }} }}
 }}"""
-REDEEM = """
-mutation($itemId: ID!, $key: String!) {
-  redeemReward(itemId: $itemId, idempotencyKey: $key) {
-    redemption { id costPoints status item { id stock } }
-    errors { field code message }
-  }
-}"""
 SETTLE = """
 mutation($id: ID!, $issued: Boolean!) {
   settleRedemption(redemptionId: $id, issued: $issued) {
@@ -60,7 +54,6 @@ query($id: ID!) { node(id: $id) { ... on Redemption { id costPoints status item 
 
 ITEM_NODE = "query($id: ID!) { node(id: $id) { ... on RewardItem { id active } } }"
 
-ADMIN_ROLES = ("admin",)
 SERVICE_ROLES = ("service",)
 
 
@@ -72,37 +65,9 @@ def gift(api) -> int:
     return api.settings.earning(PointReason.WELCOME_GIFT).points
 
 
-def item_input(**fields) -> dict:
-    return {
-        "name": "10元优惠券",
-        "description": "Ten off any order",
-        "costPoints": 30,
-        "stock": 10,
-        "minLevel": 0,
-        "mallRewardCode": "CPN-10",
-        **fields,
-    }
-
-
-async def attempt_create(api, as_=ADMIN, roles=ADMIN_ROLES, **fields) -> dict:
-    data = await api(CREATE_ITEM, {"input": item_input(**fields)}, as_=as_, roles=roles)
-    return data["createRewardItem"]
-
-
-async def create_item(api, **fields) -> dict:
-    answer = await attempt_create(api, **fields)
-    assert answer["errors"] == [], answer
-    return answer["item"]
-
-
 async def update_item(api, item_id, as_=ADMIN, roles=ADMIN_ROLES, **fields) -> dict:
     variables = {"input": {"id": item_id, **fields}}
     return (await api(UPDATE_ITEM, variables, as_=as_, roles=roles))["updateRewardItem"]
-
-
-async def redeem(api, item_id, key="order-1", as_="alice", roles=()) -> dict:
-    data = await api(REDEEM, {"itemId": item_id, "key": key}, as_=as_, roles=roles)
-    return data["redeemReward"]
 
 
 async def settle(api, redemption_id, issued, as_=SERVICE, roles=SERVICE_ROLES) -> dict:
