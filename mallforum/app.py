@@ -20,6 +20,7 @@ from strawberry.asgi import GraphQL
 from mallforum import database, outbox
 from mallforum.auth import AuthMiddleware, Principal
 from mallforum.context import Context
+from mallforum.events import EventHub
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings, get_settings
 from moderation.hooks import HookServices, build_pipeline
@@ -73,6 +74,7 @@ class GraphQLView(GraphQL):
             request=request,
             response=response,
             request_id=request_id,
+            events=self.state["events"],
         )
 
     def encode_json(self, data: object) -> bytes:
@@ -98,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await database.open_database(settings)
         await badges.sync_catalogue(settings)
         state["redis"] = RedisStore.from_settings(settings)
+        state["events"] = EventHub(state["redis"])
         word_rules = state["word_rules"] = WordRuleStore(state["redis"])
         await word_rules.refresh()
         services = HookServices(settings, state["redis"], word_matcher=word_rules.matcher)
@@ -110,6 +113,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             following.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await following
+            await state["events"].close()
             await state["redis"].close()
             await database.close_database()
 

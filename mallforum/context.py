@@ -12,6 +12,7 @@ from starlette.websockets import WebSocket
 from mallforum.auth import Principal
 from mallforum.clock import now
 from mallforum.errors import ErrorCode, UserFailure
+from mallforum.events import EventHub
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from models import Member, MemberStatus
@@ -32,6 +33,8 @@ class Context:
     request: Request | WebSocket | None = None
     response: Response | None = None
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    #: This process's subscriptions to live events; None where nothing subscribes (the seed).
+    events: EventHub | None = None
 
     @property
     def is_moderator(self) -> bool:

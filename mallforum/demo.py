@@ -112,7 +112,6 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
             encode_id("Board", board_ids[slug]),
             TopicKind.DISCUSSION,
             topics.TopicInput(title=title, body=body, tags=tags, product_skus=skus),
-            has_poll=False,
         )
         topic_gid = encode_id("Topic", topic.pk)
         for k, text in enumerate(COMMENTS[: 1 + n % len(COMMENTS)]):

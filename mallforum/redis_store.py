@@ -46,6 +46,16 @@ class RedisKeys:
         (locality-sensitive hashing), scored by the time of each in milliseconds."""
         return f"{self.prefix}:dup:{{dup}}:band:{band}:{value}"
 
+    def contest_ranking(self, contest_id: int) -> str:
+        """Sorted set of a contest's entries (members: entry ids zero-padded to 20 digits)
+        scored by minus their votes, so 1 + ZRANK is the live rank with ties to the earlier
+        entry. Rebuilt from the rows when missing; expires an hour after each rebuild."""
+        return f"{self.prefix}:contest:{{c{contest_id}}}:ranking"
+
+    def contest_ranking_rebuild(self, contest_id: int) -> str:
+        """Held (SET NX PX) by the one reader rebuilding the contest's ranking."""
+        return f"{self.prefix}:contest:{{c{contest_id}}}:rebuild"
+
 
 class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str) -> None:

@@ -96,6 +96,8 @@ DEFAULT_LIMITS: dict[str, KindLimits] = {
     "nickname": KindLimits((), ()),
     "*": KindLimits(_windows((60, 5), (3600, 60)), _windows((60, 2), (3600, 20))),
 }
+#: Kinds that are topics by another name: they count in the topics' windows.
+COUNTED_AS = {"poll": "topic", "contest_entry": "topic"}
 
 
 class FloodHook:
@@ -122,14 +124,14 @@ class FloodHook:
         """The windows that apply to the draft's author and kind; none for staff."""
         if draft.by_staff or draft.author.pk is None:
             return ()
-        limits = self.limits.get(draft.kind, self.limits["*"])
+        limits = self.limits.get(_bucket(draft.kind), self.limits["*"])
         return limits.new_member if draft.by_new_member else limits.member
 
     async def review(self, draft: ContentDraft) -> Verdict:
         windows = self.windows(draft)
         if not windows:
             return Verdict()
-        key = self.redis.keys.flood_writes(draft.author.pk, draft.kind)
+        key = self.redis.keys.flood_writes(draft.author.pk, _bucket(draft.kind))
         args: list[Any] = [math.floor(now().timestamp() * 1000), secrets.token_hex(8)]
         for window in windows:
             args += [round(window.seconds * 1000), window.limit]
@@ -146,6 +148,10 @@ class FloodHook:
                 wait_ms / 1000, f"{draft.kind}: over the limit of {_describe(windows)}"
             )
         return Verdict()
+
+
+def _bucket(kind: str) -> str:
+    return COUNTED_AS.get(kind, kind)
 
 
 def _describe(windows: Sequence[Window]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
+from mallforum import events
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
@@ -136,6 +137,10 @@ async def create_comment(
             await open_hook_case(comment, screened.reasons)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
     await growth.record_activity(ctx.settings, member.pk)
+    if comment.status == ContentStatus.PUBLISHED:
+        await events.topic_changed(
+            ctx.redis, locked.pk, events.TopicEventKind.COMMENT_ADDED, comment.pk
+        )
     return comment
 
 
@@ -168,6 +173,23 @@ async def change_comment_status(
         await growth.comment_published(settings, comment)
     if status == ContentStatus.DELETED:
         await growth.revoke(settings, comment.author_id, f"Comment:{comment.pk}")
+        await withdraw_acceptance(settings, topic, comment)
+
+
+def answer_reference(comment_id: int) -> str:
+    """What accepting a comment as its question's answer earns is recorded under this
+    reference, apart from what the comment itself earns (`Comment:<id>`)."""
+    return f"Answer:{comment_id}"
+
+
+async def withdraw_acceptance(settings: Settings, topic: Topic, comment: Comment) -> None:
+    """A deleted comment is no longer its question's answer: what accepting it earned is
+    taken back. Call with the topic and the comment locked."""
+    if topic.accepted_answer_id != comment.pk:
+        return
+    topic.accepted_answer_id = None
+    await Topic.filter(id=topic.pk).update(accepted_answer_id=None)
+    await growth.revoke(settings, comment.author_id, answer_reference(comment.pk))
 
 
 async def lock_comment(comment_id: int) -> tuple[Topic, Comment]:
@@ -194,4 +216,5 @@ async def delete_comment(ctx: Context, comment_gid: str) -> str:
             await _count(topic, comment, -1)
             await growth.likes_shown(comment, False)
         await growth.revoke(ctx.settings, comment.author_id, f"Comment:{comment.pk}")
+        await withdraw_acceptance(ctx.settings, topic, comment)
     return comment_gid

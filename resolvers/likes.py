@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tortoise.transactions import in_transaction
 
+from mallforum import events
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import parse_id
@@ -56,4 +57,6 @@ async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment
     ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked, force=True)
     if liked:
         await growth.record_activity(ctx.settings, member.pk)
+        if isinstance(subject, Topic):
+            await events.topic_changed(ctx.redis, subject.pk, events.TopicEventKind.LIKED)
     return subject

@@ -7,20 +7,30 @@ A `Loaders` is created for each request, so nothing is cached across requests.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
+from tortoise.functions import Max
 from tortoise.models import Model
 
 from models import (
     Badge,
     Board,
     BoardFollow,
+    ChallengeCheckIn,
     Comment,
     ContentStatus,
+    Contest,
+    ContestEntry,
+    ContestPrize,
+    ContestVote,
     Like,
     LikeSubject,
     Member,
+    Poll,
+    PollBallot,
+    PollOption,
     Purchase,
     RewardItem,
     Topic,
@@ -51,6 +61,22 @@ class Loaders:
         self.followed_by_viewer = DataLoader(load_fn=self._load_followed_by_viewer)
         self.verified_buyer = DataLoader(load_fn=_load_verified_buyer)
         self.first_replies_by_root = DataLoader(load_fn=_load_first_replies_by_root)
+        self.poll_by_id: DataLoader[int, Poll | None] = _by_id(Poll)
+        self.poll_by_topic_id = DataLoader(load_fn=_load_poll_by_topic_id)
+        self.options_by_poll_id = DataLoader(load_fn=_load_options_by_poll_id)
+        self.ballot_of_viewer_by_poll_id = DataLoader(load_fn=self._load_ballot_of_viewer)
+        self.contest_by_id: DataLoader[int, Contest | None] = _by_id(Contest)
+        self.contest_entry_by_id: DataLoader[int, ContestEntry | None] = _by_id(ContestEntry)
+        self.contest_prize_by_id: DataLoader[int, ContestPrize | None] = _by_id(ContestPrize)
+        self.prizes_by_contest_id = DataLoader(load_fn=_load_prizes_by_contest_id)
+        self.most_votes_by_contest_id = DataLoader(load_fn=_load_most_votes_by_contest_id)
+        self.voted_by_viewer = DataLoader(load_fn=self._load_voted_by_viewer)
+        self.entry_of_viewer_by_contest_id = DataLoader(load_fn=self._load_entry_of_viewer)
+        self.last_check_in_of_viewer_by_contest_id = DataLoader(
+            load_fn=self._load_last_check_in_of_viewer
+        )
+        #: Live contest ranks: made by resolvers.contests on first use, as they need Redis.
+        self.contest_rank: DataLoader[int, int | None] | None = None
         self._viewer_id = viewer_id
 
     def prime_many(self, loader: DataLoader[int, M | None], rows: Sequence[M]) -> None:
@@ -79,6 +105,56 @@ class Loaders:
         )
         return [i in followed for i in board_ids]
 
+    async def _load_ballot_of_viewer(self, poll_ids: Sequence[int]) -> list[PollBallot | None]:
+        """BallotOfViewerByPollId: poll id → the viewer's ballot in that poll, if any."""
+        if self._viewer_id is None:
+            return [None] * len(poll_ids)
+        ballots = {
+            ballot.poll_id: ballot
+            for ballot in await PollBallot.filter(
+                member_id=self._viewer_id, poll_id__in=list(set(poll_ids))
+            )
+        }
+        return [ballots.get(i) for i in poll_ids]
+
+    async def _load_voted_by_viewer(self, entry_ids: Sequence[int]) -> list[bool]:
+        """VotedByViewer: contest entry id → whether the viewer voted for it."""
+        if self._viewer_id is None:
+            return [False] * len(entry_ids)
+        voted = set(
+            await ContestVote.filter(
+                member_id=self._viewer_id, entry_id__in=list(set(entry_ids))
+            ).values_list("entry_id", flat=True)
+        )
+        return [i in voted for i in entry_ids]
+
+    async def _load_entry_of_viewer(self, contest_ids: Sequence[int]) -> list[ContestEntry | None]:
+        """EntryOfViewerByContestId: contest id → the viewer's entry in it, if any."""
+        if self._viewer_id is None:
+            return [None] * len(contest_ids)
+        entries = {
+            entry.contest_id: entry
+            for entry in await ContestEntry.filter(
+                author_id=self._viewer_id, contest_id__in=list(set(contest_ids))
+            )
+        }
+        return [entries.get(i) for i in contest_ids]
+
+    async def _load_last_check_in_of_viewer(self, contest_ids: Sequence[int]) -> list[date | None]:
+        """LastCheckInOfViewerByContestId: challenge id → the viewer's latest check-in day."""
+        if self._viewer_id is None:
+            return [None] * len(contest_ids)
+        rows = (
+            await ChallengeCheckIn.filter(
+                member_id=self._viewer_id, contest_id__in=list(set(contest_ids))
+            )
+            .group_by("contest_id")
+            .annotate(last=Max("day"))
+            .values("contest_id", "last")
+        )
+        days = {row["contest_id"]: row["last"] for row in rows}
+        return [days.get(i) for i in contest_ids]
+
 
 async def _load_verified_buyer(keys: Sequence[tuple[str, str]]) -> list[bool]:
     """VerifiedBuyer: (mall user id, sku) → whether the mall reported that purchase."""
@@ -90,6 +166,44 @@ async def _load_verified_buyer(keys: Sequence[tuple[str, str]]) -> list[bool]:
         .values_list("mall_user_id", "sku")
     )
     return [key in bought for key in keys]
+
+
+async def _load_poll_by_topic_id(topic_ids: Sequence[int]) -> list[Poll | None]:
+    """PollByTopicId: topic id → the topic's poll, if it has one."""
+    polls = {poll.topic_id: poll for poll in await Poll.filter(topic_id__in=list(set(topic_ids)))}
+    return [polls.get(i) for i in topic_ids]
+
+
+async def _load_options_by_poll_id(poll_ids: Sequence[int]) -> list[list[PollOption]]:
+    """OptionsByPollId: poll id → its options in the order the author wrote them."""
+    options: dict[int, list[PollOption]] = {i: [] for i in poll_ids}
+    rows = await PollOption.filter(poll_id__in=list(options)).order_by("poll_id", "position")
+    for option in rows:
+        options[option.poll_id].append(option)
+    return [options[i] for i in poll_ids]
+
+
+async def _load_prizes_by_contest_id(contest_ids: Sequence[int]) -> list[list[ContestPrize]]:
+    """PrizesByContestId: contest id → its prize bands, from rank 1 down."""
+    prizes: dict[int, list[ContestPrize]] = {i: [] for i in contest_ids}
+    bands = ContestPrize.filter(contest_id__in=list(prizes))
+    for prize in await bands.order_by("contest_id", "rank_from"):
+        prizes[prize.contest_id].append(prize)
+    return [prizes[i] for i in contest_ids]
+
+
+async def _load_most_votes_by_contest_id(contest_ids: Sequence[int]) -> list[int]:
+    """MostVotesByContestId: contest id → the most votes any published entry of it has."""
+    rows = (
+        await ContestEntry.filter(
+            contest_id__in=list(set(contest_ids)), topic__status=ContentStatus.PUBLISHED
+        )
+        .group_by("contest_id")
+        .annotate(most=Max("vote_count"))
+        .values("contest_id", "most")
+    )
+    most = {row["contest_id"]: int(row["most"] or 0) for row in rows}
+    return [most.get(i, 0) for i in contest_ids]
 
 
 async def _load_first_replies_by_root(keys: Sequence[tuple[int, int]]) -> list[list[Comment]]:

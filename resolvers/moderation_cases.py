@@ -19,6 +19,7 @@ from enum import StrEnum
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from mallforum import events
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, QueryError, UserFailure
@@ -314,6 +315,8 @@ async def decide_case(
         await close_case(case, moderator, approve, text)
         target_gid = encode_id(case.target_kind, case.target_id)
         await write_log(moderator, "APPROVE_CASE" if approve else "REJECT_CASE", target_gid, text)
+    if locked is not None:
+        await announce(ctx, locked)
     return case
 
 
@@ -385,7 +388,22 @@ async def moderate_content(ctx: Context, gid: str, action: str, note: str | None
         else:
             await _set_flag(ctx, locked.topic, action)
         await write_log(moderator, action, global_id(locked.item), text)
+    await announce(ctx, locked)
     return locked.item
+
+
+async def announce(ctx: Context, locked: Locked) -> None:
+    """Tell the topic's subscribers what a moderator's decision changed, once committed."""
+    topic, kind = locked.topic, events.TopicEventKind.UPDATED
+    if isinstance(locked.item, Comment):
+        if locked.item.status == ContentStatus.PUBLISHED:
+            await events.topic_changed(
+                ctx.redis, topic.pk, events.TopicEventKind.COMMENT_ADDED, locked.item.pk
+            )
+        return
+    if topic.status in (ContentStatus.HIDDEN, ContentStatus.DELETED):
+        kind = events.TopicEventKind.HIDDEN
+    await events.topic_changed(ctx.redis, topic.pk, kind)
 
 
 async def _set_flag(ctx: Context, topic: Topic, action: str) -> None:

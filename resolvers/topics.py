@@ -18,6 +18,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from mallforum import events
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
@@ -335,16 +336,15 @@ async def save_counters(topic: Topic) -> None:
     )
 
 
-async def create_topic(
-    ctx: Context, board_gid: str, kind: TopicKind, data: TopicInput, has_poll: bool
-) -> Topic:
+async def create_topic(ctx: Context, board_gid: str, kind: TopicKind, data: TopicInput) -> Topic:
+    """A topic without a poll (`resolvers.polls.create_poll_topic` writes those)."""
     member = ctx.require_active_member()
     problems = Problems()
     clean = clean_topic_input(data, problems, "input")
-    if kind in (TopicKind.POLL, TopicKind.CONTEST_ENTRY) or has_poll:
-        problems.invalid(
-            "Polls and contest entries are created through their own operations.", "input", "kind"
-        )
+    if kind == TopicKind.POLL:
+        problems.invalid("A POLL topic needs its poll (input.poll).", "input", "kind")
+    if kind == TopicKind.CONTEST_ENTRY:
+        problems.invalid("Contest entries are created by submitContestEntry.", "input", "kind")
     if kind == TopicKind.ANNOUNCEMENT and not ctx.is_moderator:
         problems.add(ErrorCode.FORBIDDEN, "Only moderators post announcements.", "input", "kind")
     problems.raise_any()
@@ -459,6 +459,10 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
             screened.flagged or screened.status == topic.status == ContentStatus.PENDING_REVIEW
         ):
             await open_hook_case(topic, screened.reasons)
+    kind = events.TopicEventKind.UPDATED
+    if topic.status != ContentStatus.PUBLISHED:
+        kind = events.TopicEventKind.HIDDEN  # an edit held for review leaves readers' view
+    await events.topic_changed(ctx.redis, topic.pk, kind)
     return topic
 
 

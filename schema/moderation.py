@@ -161,7 +161,7 @@ class ModerationCase(Node):
 class ModerationLogEntry(Node):
     action: str = strawberry.field(
         description="What was done: a ModerationAction, APPROVE_CASE, REJECT_CASE, MUTE, BAN, "
-        "RESTORE_MEMBER, CREATE_WORD_RULE, UPDATE_WORD_RULE or DELETE_WORD_RULE."
+        "RESTORE_MEMBER, CREATE_WORD_RULE, UPDATE_WORD_RULE, DELETE_WORD_RULE or DRAW_LOTTERY."
     )
     target_id: strawberry.ID = strawberry.field(
         description="The global ID of the topic, comment, member or word rule acted on."

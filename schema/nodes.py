@@ -11,8 +11,10 @@ from mallforum.ids import parse_id
 from schema.boards import load_board
 from schema.comments import load_comment
 from schema.common import Info, Node
+from schema.contests import load_contest, load_contest_entry
 from schema.members import load_member
 from schema.moderation import load_case, load_log_entry
+from schema.polls import load_poll
 from schema.rewards import load_redemption, load_reward_item
 from schema.topics import load_topic
 from schema.word_rules import load_word_rule
@@ -20,9 +22,12 @@ from schema.word_rules import load_word_rule
 LOADERS: dict[str, Callable[[Info, int], Awaitable[Node | None]]] = {
     "Board": load_board,
     "Comment": load_comment,
+    "Contest": load_contest,
+    "ContestEntry": load_contest_entry,
     "Member": load_member,
     "ModerationCase": load_case,
     "ModerationLogEntry": load_log_entry,
+    "Poll": load_poll,
     "Redemption": load_redemption,
     "RewardItem": load_reward_item,
     "Topic": load_topic,

@@ -11,10 +11,13 @@ from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimite
 from strawberry.types import ExecutionContext
 
 from mallforum.errors import QueryError
+from schema.answers import AnswerMutations
 from schema.boards import BoardMutations, BoardQueries
 from schema.comments import Comment, CommentMutations
+from schema.contests import Contest, ContestEntry, ContestMutations, ContestQueries
 from schema.growth import Badge, GrowthMutations, GrowthQueries, PointTransaction
 from schema.likes import LikeMutations
+from schema.lottery import LotteryMutations
 from schema.members import Member, MemberMutations, MemberQueries
 from schema.moderation import (
     ModerationCase,
@@ -23,7 +26,9 @@ from schema.moderation import (
     ModerationQueries,
 )
 from schema.nodes import NodeQueries
+from schema.polls import Poll, PollMutations
 from schema.rewards import Redemption, RewardItem, RewardMutations, RewardQueries
+from schema.subscriptions import Subscription
 from schema.topics import Topic, TopicMutations, TopicQueries
 from schema.word_rules import WordRule, WordRuleMutations, WordRuleQueries
 
@@ -41,6 +46,7 @@ class Query(
     MemberQueries,
     BoardQueries,
     TopicQueries,
+    ContestQueries,
     GrowthQueries,
     RewardQueries,
     ModerationQueries,
@@ -56,12 +62,16 @@ class Mutation(
     TopicMutations,
     CommentMutations,
     LikeMutations,
+    PollMutations,
+    AnswerMutations,
     BoardMutations,
+    ContestMutations,
     MemberMutations,
     GrowthMutations,
     RewardMutations,
     ModerationMutations,
     WordRuleMutations,
+    LotteryMutations,
 ):
     """Every area's mutations, merged."""
 
@@ -94,6 +104,7 @@ def build_schema(mask_errors: bool = True) -> strawberry.Schema:
     return MallforumSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[
             Topic,
             Comment,
@@ -105,6 +116,9 @@ def build_schema(mask_errors: bool = True) -> strawberry.Schema:
             ModerationCase,
             ModerationLogEntry,
             WordRule,
+            Contest,
+            ContestEntry,
+            Poll,
         ],
         extensions=extensions,
     )

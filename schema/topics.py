@@ -10,6 +10,7 @@ import strawberry
 import models
 from mallforum.ids import encode_id, parse_id
 from resolvers import boards as board_resolvers
+from resolvers import polls as poll_resolvers
 from resolvers import topics as topic_resolvers
 from resolvers.comments import topic_comments
 from resolvers.pagination import MAX_PAGE_SIZE
@@ -30,6 +31,7 @@ from schema.common import (
     payload,
 )
 from schema.members import Member
+from schema.polls import CreatePollInput, Poll
 
 if TYPE_CHECKING:
     from schema.comments import Comment
@@ -44,7 +46,7 @@ TopicKind = described_enum(
     {
         "DISCUSSION": "An ordinary post.",
         "QUESTION": "A question; acceptedAnswer names the comment that answered it.",
-        "POLL": "A post with a poll; createTopic does not make these.",
+        "POLL": "A post with a poll: createTopic makes one when given input.poll.",
         "CONTEST_ENTRY": "An entry to a contest; createTopic does not make these.",
         "ANNOUNCEMENT": "News from the staff; only moderators post these.",
     },
@@ -155,6 +157,13 @@ class Topic(Node):
         comment: Comment | None = await load_comment(info, self.model.accepted_answer_id)
         return comment
 
+    @strawberry.field(description="The topic's poll; null unless the topic is of kind POLL.")
+    async def poll(self, info: Info) -> Poll | None:
+        if self.model.kind != models.TopicKind.POLL:
+            return None
+        poll = await context(info).loaders.poll_by_topic_id.load(self.model.pk)
+        return Poll.of(poll) if poll else None
+
 
 async def load_topic(info: Info, topic_id: int) -> Topic | None:
     topic = await topic_resolvers.visible_topic(context(info), topic_id)
@@ -170,7 +179,8 @@ class CreateTopicInput:
     body: str = strawberry.field(description="Markdown, 1 to 20,000 characters.")
     kind: TopicKind | None = strawberry.field(  # type: ignore[valid-type]
         default=models.TopicKind.DISCUSSION,
-        description="ANNOUNCEMENT is for moderators; POLL and CONTEST_ENTRY are refused here.",
+        description="ANNOUNCEMENT is for moderators; POLL needs a poll; CONTEST_ENTRY is "
+        "refused here.",
     )
     tags: list[str] | None = strawberry.field(
         default=None,
@@ -181,6 +191,10 @@ class CreateTopicInput:
     )
     image_urls: list[str] | None = strawberry.field(
         default=None, description="At most 9, http or https."
+    )
+    poll: CreatePollInput | None = strawberry.field(
+        default=None,
+        description="A poll to attach: the topic becomes of kind POLL; needs CREATE_POLL.",
     )
 
 
@@ -307,13 +321,15 @@ class TopicMutations:
         info: Info,
         input: Annotated[CreateTopicInput, strawberry.argument(description="The new topic.")],
     ) -> TopicPayload:
-        work = topic_resolvers.create_topic(
-            context(info),
-            input.board_id,
-            input.kind or models.TopicKind.DISCUSSION,
-            _topic_input(input),
-            has_poll=False,
-        )
+        kind = input.kind or models.TopicKind.DISCUSSION
+        if input.poll is None:
+            work = topic_resolvers.create_topic(
+                context(info), input.board_id, kind, _topic_input(input)
+            )
+        else:
+            work = poll_resolvers.create_poll_topic(
+                context(info), input.board_id, kind, _topic_input(input), input.poll.to_input()
+            )
         return await payload(TopicPayload, work, Topic.of, "topic")
 
     @strawberry.mutation(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,6 @@ from datetime import datetime, timedelta
 
 import orjson
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +23,7 @@ from mallforum import clock, outbox
 from mallforum.outbox import OutboxWorker, retry_delay
 from models import OutboxEvent
 from tests.growth_steps import create_item, redeem
+from tests.servers import free_port, serving
 
 SECRET = "s3cret"
 
@@ -59,13 +58,6 @@ class Receiver:
         return [r.json["id"] for r in self.requests]
 
 
-def free_port() -> int:
-    """A port nothing listens on (once the probe socket is closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     port = free_port()
@@ -81,18 +73,8 @@ async def receiver() -> AsyncIterator[Receiver]:
         return Response(f"answered {status}", status_code=status)
 
     app = Starlette(routes=[Route("/hook", hook, methods=["POST"])])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:
-            assert not task.done(), "the test receiver did not start"
-            await asyncio.sleep(0.01)
-    try:
+    async with serving(app, port):
         yield received
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.fixture
