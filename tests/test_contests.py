@@ -11,6 +11,7 @@ import pytest
 
 from mallforum import clock
 from mallforum.ids import encode_id
+from mallforum.redis_store import RedisStore
 from mallforum.scratch import delete_keys
 from models import (
     BadgeAward,
@@ -507,9 +508,7 @@ async def test_ranks_come_from_the_rows_while_redis_is_down_and_votes_still_coun
     expected = await entries_by_votes(api, contest["id"])
     store = app.state.services["redis"]
     working = store.client
-    import redis.asyncio as redis
-
-    store.client = redis.Redis(port=1, socket_connect_timeout=0.2)  # nothing listens there
+    store.client = RedisStore.connect("redis://127.0.0.1:1/0", "down").client  # nothing listens
     try:
         assert await entries_by_votes(api, contest["id"]) == expected
         await voted(api, entries[0]["id"], "voter-3", "voter-4", "voter-5")

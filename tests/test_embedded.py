@@ -4,25 +4,20 @@ file and an in-process Redis stand-in, migrates itself and can seed a demo commu
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.servers import free_port
 
 
 def test_serve_with_demo_runs_on_embedded_stores_and_answers_queries(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MALLFORUM_")} | {
         "MALLFORUM_DATA_DIR": str(tmp_path / "data")
     }
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "mallforum", "serve", "--demo", "--port", str(port)],
         env=env,

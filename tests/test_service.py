@@ -163,15 +163,11 @@ def test_contract_check_finds_every_forum_coordinate_present():
 
 
 async def test_readyz_names_redis_when_it_does_not_answer(app, client, settings):
-    import redis.asyncio as redis
-
     from mallforum.redis_store import RedisStore
 
     services = app.state.services
     working = services["redis"]
-    services["redis"] = RedisStore(
-        redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=1), settings.redis_prefix
-    )
+    services["redis"] = RedisStore.connect("redis://127.0.0.1:1/0", settings.redis_prefix)
     try:
         response = await client.get("/readyz")
     finally:

@@ -7,7 +7,6 @@ import asyncio
 import itertools
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from moderation.normalize import normalize
 from moderation.rule_store import WordRuleStore, next_revision
 from resolvers import word_rules
 from tests.forum import ADMIN, CALLERS, MODERATOR, concurrently, create_board, promote
+from tests.servers import free_port
 
 WRITERS = itertools.count(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,12 +329,6 @@ async def test_a_change_whose_notice_was_lost_is_read_within_the_check_interval(
     assert store.revision == revision
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 async def second_server(settings, tmp_path) -> AsyncIterator[str]:
     """Another server process on this run's database and Redis prefix, with the word rules
@@ -348,7 +342,7 @@ async def second_server(settings, tmp_path) -> AsyncIterator[str]:
         "MALLFORUM_MALL_DOMAINS": json.dumps(settings.mall_domains),
         "MALLFORUM_MODERATION_HOOKS": json.dumps([{"hook": "sensitive_words"}]),
     }
-    port = _free_port()
+    port = free_port()
     output = tmp_path / "server.log"
     with output.open("w") as log:
         server = await asyncio.create_subprocess_exec(
