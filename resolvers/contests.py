@@ -585,14 +585,20 @@ async def create_contest(ctx: Context, data: ContestInput) -> Contest:
     return contest
 
 
+async def _locked_contest(contest_id: int) -> Contest:
+    """The contest's row, locked until the transaction ends, or NOT_FOUND."""
+    contest = await Contest.select_for_update().get_or_none(id=contest_id)
+    if contest is None:
+        raise UserFailure.of(ErrorCode.NOT_FOUND, "No contest has that id.", ["contestId"])
+    return contest
+
+
 async def cancel_contest(ctx: Context, contest_gid: str) -> Contest:
     """An admin calls a contest off; cancelling again answers it as it is. CLOSED once FINISHED."""
     ctx.require_admin()
     contest_id = decode_id(contest_gid, "Contest", field=["contestId"])
     async with in_transaction():
-        contest = await Contest.select_for_update().get_or_none(id=contest_id)
-        if contest is None:
-            raise UserFailure.of(ErrorCode.NOT_FOUND, "No contest has that id.", ["contestId"])
+        contest = await _locked_contest(contest_id)
         if contest.cancelled_at is not None:
             return contest
         if status_of(contest) == ContestStatus.FINISHED:
@@ -610,9 +616,7 @@ async def finalize_contest(ctx: Context, contest_gid: str) -> Contest:
     ctx.require_admin()
     contest_id = decode_id(contest_gid, "Contest", field=["contestId"])
     async with in_transaction():
-        contest = await Contest.select_for_update().get_or_none(id=contest_id)
-        if contest is None:
-            raise UserFailure.of(ErrorCode.NOT_FOUND, "No contest has that id.", ["contestId"])
+        contest = await _locked_contest(contest_id)
         if contest.finalized_at is not None:
             return contest
         if contest.cancelled_at is not None:
