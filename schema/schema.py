@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from graphql import DocumentNode, GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.types import ExecutionContext
 
 from mallforum.errors import QueryError
@@ -83,6 +91,49 @@ def _is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, QueryError | GraphQLError)
 
 
+class DocumentCache:
+    """Each distinct query text parsed and validated once per process, not per request.
+
+    The apps send a few dozen fixed operations, and parsing and validating one costs a few
+    milliseconds of CPU; both depend only on the text (and the schema, fixed per process).
+    An LRU of `size` texts bounds the memory that unique texts sent by anyone can take.
+    Texts that fail to parse are not kept."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.documents: OrderedDict[str, tuple[DocumentNode, list[GraphQLError] | None]] = (
+            OrderedDict()
+        )
+
+    def extension(self) -> SchemaExtension:
+        cache = self
+
+        class CachedDocuments(SchemaExtension):
+            def on_parse(self) -> Iterator[None]:
+                context = self.execution_context
+                if context.query is not None and context.query in cache.documents:
+                    cache.documents.move_to_end(context.query)
+                    context.graphql_document = cache.documents[context.query][0]
+                yield
+
+            def on_validate(self) -> Iterator[None]:
+                context = self.execution_context
+                query, document = context.query, context.graphql_document
+                if query is None or document is None:
+                    yield
+                    return
+                known = cache.documents.get(query)
+                if known is not None and known[1] is not None:
+                    context.pre_execution_errors = known[1]
+                yield
+                cache.documents[query] = (document, context.pre_execution_errors)
+                cache.documents.move_to_end(query)
+                while len(cache.documents) > cache.size:
+                    cache.documents.popitem(last=False)
+
+        return CachedDocuments()
+
+
 class MallforumSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -94,7 +145,9 @@ class MallforumSchema(strawberry.Schema):
 
 
 def build_schema(mask_errors: bool = True) -> strawberry.Schema:
+    documents = DocumentCache()
     extensions: list = [
+        documents.extension,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -10,6 +10,7 @@ import jwt
 
 from schema.schema import SDL_PATH, export_sdl
 from tests.conftest import TEST_SECRET
+from tests.forum import create_board, create_topic
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT_CHECK = ROOT.parent / "shared" / "tools" / "contract_check.py"
@@ -106,8 +107,20 @@ async def test_over_deep_queries_are_refused(api):
         " topic { comments { edges { node { author { topics { edges { node { id } } } } } } } } }"
         " } } } } } } } } } }"
     )
-    response = await api.post(deep)
-    assert "exceeds maximum operation depth" in response.json()["errors"][0]["message"]
+    for _ in range(2):  # the second time from the document cache, refused all the same
+        response = await api.post(deep)
+        assert "exceeds maximum operation depth" in response.json()["errors"][0]["message"]
+
+
+async def test_a_cached_query_text_answers_each_request_with_its_own_variables(api):
+    query = "query($slug: String!) { board(slug: $slug) { slug } }"
+    misspelt = "{ boards { slugg } }"
+    await create_board(api, "beauty")
+    for _ in range(2):
+        assert (await api(query, {"slug": "beauty"}))["board"] == {"slug": "beauty"}
+        assert (await api(query, {"slug": "nowhere"}))["board"] is None
+        errors = (await api.post(misspelt)).json()["errors"]
+        assert "Cannot query field 'slugg'" in errors[0]["message"]
 
 
 async def test_the_exported_sdl_matches_the_served_schema():
@@ -194,7 +207,6 @@ async def test_unexpected_errors_are_masked_and_logged_with_the_request_id(
     api, caplog, monkeypatch
 ):
     from schema.topics import Topic
-    from tests.forum import create_board, create_topic
 
     board = await create_board(api)
     await create_topic(api, board["id"])
