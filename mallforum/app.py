@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from mallforum import database, outbox
+from mallforum import database, outbox, reconcile, redis_store
 from mallforum.auth import AuthMiddleware, Principal
 from mallforum.context import Context
 from mallforum.events import EventHub
@@ -25,7 +25,7 @@ from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings, get_settings
 from moderation.hooks import HookServices, build_pipeline
 from moderation.rule_store import WordRuleStore
-from resolvers import badges
+from resolvers import badges, counters
 from resolvers.loaders import Loaders
 from resolvers.members import provision_member
 from schema.schema import build_schema
@@ -49,6 +49,7 @@ class GraphQLView(GraphQL):
         self, request: Request | WebSocket, response: Response
     ) -> Context:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
+        redis_store.serving.set(self.state["redis"])  # before provisioning: it writes
         viewer = (
             await provision_member(self.settings, principal, self.state["moderation"])
             if principal
@@ -105,14 +106,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await word_rules.refresh()
         services = HookServices(settings, state["redis"], word_matcher=word_rules.matcher)
         state["moderation"] = build_pipeline(services)
-        following = asyncio.create_task(word_rules.follow(), name="word-rules")
+        tasks = [
+            asyncio.create_task(word_rules.follow(), name="word-rules"),
+            asyncio.create_task(reconcile.watch(settings, state), name="reconcile"),
+            asyncio.create_task(counters.flushing_views(settings, state["redis"]), name="views"),
+        ]
         try:
             async with outbox.running_worker(settings):
                 yield
         finally:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await counters.flush_views_logged(state["redis"])  # what this process counted last
             await state["events"].close()
             await state["redis"].close()
             await database.close_database()

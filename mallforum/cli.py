@@ -1,4 +1,4 @@
-"""`mallforum`: serve, migrate, seed-demo, token, export-schema."""
+"""`mallforum`: serve, migrate, seed-demo, rebuild-redis, token, export-schema."""
 
 from __future__ import annotations
 
@@ -68,6 +68,27 @@ def _seed(args: argparse.Namespace) -> None:
     print("mallforum: demo community seeded" if seeded else "mallforum: already has boards")
 
 
+def _rebuild_redis(args: argparse.Namespace) -> None:
+    from mallforum.reconcile import rebuild_all
+    from mallforum.redis_store import RedisStore
+
+    settings = get_settings()
+    if settings.uses_embedded_redis:
+        sys.exit("The embedded Redis stand-in lives inside the server; set MALLFORUM_REDIS_URL.")
+
+    async def run() -> int:
+        await database.open_database(settings)
+        redis = RedisStore.from_settings(settings)
+        try:
+            return await rebuild_all(settings, redis)
+        finally:
+            await redis.close()
+            await database.close_database()
+
+    written = asyncio.run(run())
+    print(f"mallforum: Redis rebuilt from PostgreSQL ({written} keys)")
+
+
 def _token(args: argparse.Namespace) -> None:
     roles = [r for r in args.role]
     print(mint_token(get_settings(), args.sub, roles, args.nickname, ttl_seconds=args.ttl))
@@ -98,6 +119,10 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser(
         "seed-demo", help="fill an empty database with a demo community"
     ).set_defaults(run=_seed)
+
+    commands.add_parser(
+        "rebuild-redis", help="rebuild every leaderboard, counter and ranking from PostgreSQL"
+    ).set_defaults(run=_rebuild_redis)
 
     token = commands.add_parser("token", help="mint a development token")
     token.add_argument("--sub", required=True, help="the mall's user id")

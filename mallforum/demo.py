@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from mallforum import redis_store
 from mallforum.auth import Principal
 from mallforum.context import Context
 from mallforum.ids import encode_id
@@ -87,6 +88,7 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     """
     if await Board.exists():
         return False
+    redis_store.serving.set(redis)  # the writes below update Redis as a request's would
     await badges.sync_catalogue(settings)  # so the demo's members earn badges
     word_rules = WordRuleStore(redis)
     await word_rules.refresh()  # the database's rules too, as the server would apply them

@@ -8,6 +8,7 @@ multi-key commands share in a `{hash tag}` so the names are Redis Cluster safe.
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from datetime import date
 
 import redis.asyncio as redis
@@ -19,7 +20,13 @@ from mallforum.settings import Settings
 
 log = logging.getLogger(__name__)
 
-VIEW_WINDOW_SECONDS = 26 * 3600
+#: Topics' view counters are spread over this many hash tags (Redis Cluster slots).
+VIEW_SHARDS = 16
+
+
+def view_shard(topic_id: int) -> int:
+    """The shard of a topic's view counters: its readers and its pending views share a tag."""
+    return topic_id % VIEW_SHARDS
 
 
 class RedisKeys:
@@ -28,9 +35,64 @@ class RedisKeys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    def topic_viewer(self, topic_id: int, viewer: str, day: date) -> str:
-        """Set while `viewer` has been counted as a viewer of the topic on `day`."""
-        return f"{self.prefix}:view:{{t{topic_id}}}:{day.isoformat()}:{viewer}"
+    # ------------------------------------------------ counters (resolvers.counters)
+
+    def topic_readers(self, topic_id: int, day: date) -> str:
+        """HyperLogLog of who read the topic on `day` (members and anonymous addresses):
+        the first read per reader per day counts. Expires two days after its last reader."""
+        return f"{self.prefix}:views:{{v{view_shard(topic_id)}}}:t{topic_id}:{day.isoformat()}"
+
+    def topic_readers_counted(self, topic_id: int, day: date) -> str:
+        """How many of `topic_readers` have been added to the pending views so far (the
+        HyperLogLog's estimate when last counted); expires with it."""
+        return f"{self.topic_readers(topic_id, day)}:counted"
+
+    def pending_views(self, shard: int) -> str:
+        """Hash topic id → views counted in Redis but not yet added to `topic.view_count`;
+        drained by the flush. One per shard (`view_shard`), tagged like its topics' readers."""
+        return f"{self.prefix}:views:{{v{shard}}}:pending"
+
+    def topic_tally(self, topic_id: int) -> str:
+        """Hash `likes`, `comments`: a copy of the topic row's like and comment counts.
+        Expires a week after it was last written; rebuilt from the row when missing."""
+        return f"{self.prefix}:tally:{{t{topic_id}}}"
+
+    def comment_likes(self, topic_id: int) -> str:
+        """Hash comment id → like count, for the comments of one topic (a copy of each
+        comment row's count; a missing field is read from the row). Expires like a tally."""
+        return f"{self.prefix}:tally:{{t{topic_id}}}:comment_likes"
+
+    def board_hot(self, board_id: int) -> str:
+        """Sorted set of the board's published topics (ids zero-padded to 20 digits) scored by
+        their HOT score, plus the member `built` scored -inf once it holds every topic."""
+        return f"{self.prefix}:hot:{{b{board_id}}}"
+
+    def board_hot_rebuild(self, board_id: int) -> str:
+        """Held (SET NX PX) by the one reader rebuilding the board's HOT set."""
+        return f"{self.prefix}:hot:{{b{board_id}}}:rebuild"
+
+    def board_hot_touched(self, board_id: int) -> str:
+        """Set of the topics whose HOT entry changed while the set was being rebuilt: the
+        rebuild keeps their live entries rather than what it read before they changed."""
+        return f"{self.prefix}:hot:{{b{board_id}}}:touched"
+
+    def board_hot_draft(self, board_id: int, token: str) -> str:
+        """The HOT set a rebuild is writing; renamed over `board_hot` when complete."""
+        return f"{self.prefix}:hot:{{b{board_id}}}:draft:{token}"
+
+    def active_members(self, day: date) -> str:
+        """HyperLogLog of the members active on `day` (a topic, comment, like or check-in).
+        All days share one hash tag, so PFCOUNT of several days (weekly actives) is one call."""
+        return f"{self.prefix}:active:{{active}}:{day.isoformat()}"
+
+    def active_members_built(self, day: date) -> str:
+        """Set once `active_members(day)` holds every member active that day (rebuilt from
+        the activity rows when missing)."""
+        return f"{self.prefix}:active:{{active}}:{day.isoformat()}:built"
+
+    def active_members_rebuild(self, day: date) -> str:
+        """Held (SET NX PX) by the one reader rebuilding a day's active members."""
+        return f"{self.prefix}:active:{{active}}:{day.isoformat()}:rebuild"
 
     def flood_writes(self, member_id: int, kind: str) -> str:
         """Sorted set of the member's recent writes of `kind` (topic, comment...), scored by
@@ -57,6 +119,53 @@ class RedisKeys:
     def contest_ranking_rebuild(self, contest_id: int) -> str:
         """Held (SET NX PX) by the one reader rebuilding the contest's ranking."""
         return f"{self.prefix}:contest:{{c{contest_id}}}:rebuild"
+
+    # ------------------------------------------------ leaderboards (resolvers.leaderboards)
+
+    def leaderboard(self, kind: str, scope: str, period: str) -> str:
+        """Sorted set of the members on one leaderboard (`kind`: xp, likes or posts; `scope`:
+        all, or b<board id>; `period`: d2024-03-05, w2024-W10, m2024-03 or all): member ids
+        zero-padded to 20 digits, scored by `-total × 2^k + ticks` (resolvers.leaderboards),
+        so ZRANGE from the lowest score is the ranking; plus the member `~built:<snapshot>`
+        scored +inf, naming the PostgreSQL snapshot it was built from. Without it the
+        leaderboard is cold: updates skip it and the next read rebuilds it. Expires a day
+        after its period ends; the all-time ones never do."""
+        return f"{self.prefix}:lb:{{{kind}:{scope}:{period}}}"
+
+    def leaderboard_build(self, kind: str, scope: str, period: str) -> str:
+        """Held (SET NX PX) by the one reader rebuilding the leaderboard; meanwhile updates
+        queue in its backlog."""
+        return f"{self.leaderboard(kind, scope, period)}:build"
+
+    def leaderboard_backlog(self, kind: str, scope: str, period: str) -> str:
+        """List of the updates that arrived while the leaderboard was being rebuilt, applied
+        when it is done (those its snapshot did not hold yet)."""
+        return f"{self.leaderboard(kind, scope, period)}:backlog"
+
+    def leaderboard_synced(self, kind: str, scope: str, period: str, member: str) -> str:
+        """The PostgreSQL snapshot a member's entry was last rewritten from (a resync, after
+        a removal or a ban), so that a late update already in it is not counted twice.
+        Kept ten minutes."""
+        return f"{self.leaderboard(kind, scope, period)}:synced:{member}"
+
+    def leaderboard_draft(self, kind: str, scope: str, period: str, token: str) -> str:
+        """The sorted set a rebuild writes; renamed over the leaderboard when complete."""
+        return f"{self.leaderboard(kind, scope, period)}:draft:{token}"
+
+    def reconcile_lock(self) -> str:
+        """Held (SET NX EX) by the one process rebuilding Redis from PostgreSQL after an
+        outage (`mallforum.reconcile`)."""
+        return f"{self.prefix}:reconcile:lock"
+
+    def reconciled_at(self) -> str:
+        """When the last such rebuild began (Unix seconds): a process whose missed writes
+        all came before it has nothing left to reconcile."""
+        return f"{self.prefix}:reconcile:at"
+
+
+#: The store of the request being served, for writes deep inside a transaction (the points
+#: ledger) that schedule Redis updates without a Context at hand. Set with each Context.
+serving: ContextVar[RedisStore | None] = ContextVar("serving_redis_store", default=None)
 
 
 class RedisStore:
@@ -89,19 +198,6 @@ class RedisStore:
         try:
             return bool(await self.client.ping())
         except (RedisError, OSError):
-            return False
-
-    async def first_view_today(self, topic_id: int, viewer: str, day: date) -> bool:
-        """True the first time `viewer` views the topic on `day` (then the view counts).
-
-        When Redis does not answer the view is not counted: a view count may be low, never
-        an error for the reader.
-        """
-        key = self.keys.topic_viewer(topic_id, viewer, day)
-        try:
-            return bool(await self.client.set(key, 1, nx=True, ex=VIEW_WINDOW_SECONDS))
-        except (RedisError, OSError) as error:
-            log.warning("view of topic %s not counted: Redis did not answer (%s)", topic_id, error)
             return False
 
     async def close(self) -> None:

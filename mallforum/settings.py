@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     report_weight_per_level: float = Field(default=0.5, ge=0)
     report_rejected_factor: float = Field(default=0.5, gt=0, le=1)
     report_weight_floor: float = Field(default=0.1, gt=0)
+    #: How often a process that missed Redis writes (Redis was down) checks whether Redis
+    #: answers again, to rebuild it from PostgreSQL; 0 never checks.
+    reconcile_check_seconds: float = Field(default=2.0, ge=0)
+    #: How often each process adds the topic views counted in Redis to the topics' rows (one
+    #: UPDATE per 500 topics); 0 never does (the tests flush when they mean to).
+    view_flush_seconds: float = Field(default=5.0, ge=0)
     #: The moderation pipeline, in order (`MALLFORUM_MODERATION_HOOKS`, a JSON list).
     moderation_hooks: list[HookSpec] = DEFAULT_HOOKS
 

@@ -39,6 +39,8 @@ class Comment(Model):
             Index(fields=("topic_id", "root_id", "id"), name="comment_thread_idx"),
             Index(fields=("root_id", "id"), name="comment_replies_idx"),
             Index(fields=("author_id", "id"), name="comment_author_idx"),
+            # A period's POSTS leaderboards are rebuilt from the comments of that period.
+            Index(fields=("created_at",), name="comment_created_idx"),
         ]
         constraints = [
             CheckConstraint(check="like_count >= 0", name="comment_like_count_not_negative"),

@@ -46,6 +46,9 @@ class PointTransaction(Model):
     reason = fields.CharEnumField(PointReason, max_length=24)
     #: What the change is about, as a global ID ("Topic:…"): `revoke` sums by it.
     reference = fields.CharField(max_length=64, null=True)
+    #: The board of the content `reference` names (a topic, a comment, an accepted answer),
+    #: set by the ledger: the board's leaderboards sum the experience earned there.
+    board_id = fields.BigIntField(null=True)
     #: The admin's words for an adjustment.
     note = fields.CharField(max_length=200, null=True)
     idempotency_key = fields.CharField(max_length=200, unique=True)
@@ -60,6 +63,9 @@ class PointTransaction(Model):
             Index(fields=("member_id", "reason", "day"), name="point_tx_cap_idx"),
             Index(fields=("member_id", "id"), name="point_tx_member_idx"),
             Index(fields=("reference",), name="point_tx_reference_idx"),
+            # A period's leaderboards are rebuilt from the rows of that period.
+            Index(fields=("created_at",), name="point_tx_created_idx"),
+            Index(fields=("board_id", "created_at"), name="point_tx_board_created_idx"),
         ]
         constraints = [
             CheckConstraint(check="balance_after >= 0", name="point_tx_balance_not_negative"),

@@ -27,4 +27,8 @@ class Like(Model):
     class Meta:
         table = "like"
         unique_together = (("member", "subject_kind", "subject_id"),)
-        indexes = [Index(fields=("subject_kind", "subject_id"), name="like_subject_idx")]
+        indexes = [
+            Index(fields=("subject_kind", "subject_id"), name="like_subject_idx"),
+            # A period's LIKES_RECEIVED leaderboards are rebuilt from the likes of that period.
+            Index(fields=("created_at",), name="like_created_idx"),
+        ]

@@ -57,7 +57,11 @@ class Topic(Model):
 
     class Meta:
         table = "topic"
-        indexes = [Index(fields=("author_id", "id"), name="topic_author_idx")]
+        indexes = [
+            Index(fields=("author_id", "id"), name="topic_author_idx"),
+            # A period's POSTS leaderboards are rebuilt from the topics of that period.
+            Index(fields=("created_at",), name="topic_created_idx"),
+        ]
         constraints = [
             CheckConstraint(check="like_count >= 0", name="topic_like_count_not_negative"),
             CheckConstraint(check="comment_count >= 0", name="topic_comment_count_not_negative"),

@@ -16,13 +16,13 @@ members, in id order.
 from __future__ import annotations
 
 from tortoise.expressions import Subquery
-from tortoise.transactions import in_transaction
 
 from mallforum import events
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import decode_id
 from mallforum.settings import Settings
+from mallforum.transactions import atomic
 from models import Comment, ContentStatus, PointReason, PointTransaction, Topic, TopicKind
 from resolvers import badges, growth
 from resolvers.comments import answer_reference, visible_comment
@@ -52,7 +52,7 @@ async def accept_answer(ctx: Context, comment_gid: str) -> Topic:
         raise UserFailure.of(
             ErrorCode.FORBIDDEN, "Only the question's author or a moderator may accept answers."
         )
-    async with in_transaction():
+    async with atomic():
         topic = await lock_topic(found.topic_id)
         comment = await Comment.select_for_update().get(id=found.pk)
         refusal = _refusal(comment, topic)

@@ -13,13 +13,13 @@ from importlib import resources
 from typing import Any
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import decode_id
 from mallforum.settings import Settings
+from mallforum.transactions import atomic
 from models import Badge, BadgeAward, BadgeKind, Member
 from resolvers.pagination import Page, SortKey, queryset_page
 
@@ -108,7 +108,7 @@ async def grant_badge(ctx: Context, member_gid: str, code: str, reason: str | No
         raise UserFailure.of(
             ErrorCode.INVALID, "That badge is awarded by its rule, not by hand.", ["badgeCode"]
         )
-    async with in_transaction():
+    async with atomic():
         member = await Member.select_for_update(no_key=True).get_or_none(id=member_id)
         if member is None:
             raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.", ["memberId"])

@@ -12,6 +12,7 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from models import Board, BoardFollow, BoardKind, Topic
+from resolvers import counters
 from resolvers.pagination import Page
 from resolvers.topics import (
     TopicSort,
@@ -89,6 +90,10 @@ async def board_topics(
     first: int | None,
     after: str | None,
 ) -> Page[Topic]:
+    if sort == TopicSort.HOT and tag is None:  # from the board's HOT set in Redis, if it can
+        page = await counters.board_hot_page(ctx, board, first, after)
+        if page is not None:
+            return page
     return await topic_page(ctx, [board_facet(board.pk, tag)], sort, first, after)
 
 

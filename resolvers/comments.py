@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from tortoise.expressions import F, Q
-from tortoise.transactions import in_transaction
 
 from mallforum import events
 from mallforum.clock import now
@@ -12,8 +11,9 @@ from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
 from mallforum.settings import Settings
+from mallforum.transactions import atomic
 from models import Comment, ContentStatus, Topic
-from resolvers import growth
+from resolvers import counters, growth, leaderboards
 from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import Page, SortKey, encode_cursor, page_size, queryset_page
 from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
@@ -118,7 +118,7 @@ async def create_comment(
             )
     growth.check_links(ctx, member, body)
     screened = await screen(ctx, "comment", member, {"body": body})
-    async with in_transaction():
+    async with atomic():
         locked = await lock_topic(topic.pk)  # first, so concurrent comments queue here
         comment = await Comment.create(
             topic_id=topic.pk,
@@ -132,11 +132,13 @@ async def create_comment(
         )
         if screened.status == ContentStatus.PUBLISHED:
             await _count(locked, comment, +1)
+            await counters.topic_changed(ctx.redis, locked.pk)
             await growth.comment_published(ctx.settings, comment)
+            await leaderboards.content_shown(ctx.settings, comment, True)
         if screened.needs_case:
             await open_hook_case(comment, screened.reasons)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
-    await growth.record_activity(ctx.settings, member.pk)
+    await growth.record_activity(ctx.settings, ctx.redis, member.pk)
     if comment.status == ContentStatus.PUBLISHED:
         await events.topic_changed(
             ctx.redis, locked.pk, events.TopicEventKind.COMMENT_ADDED, comment.pk
@@ -171,6 +173,8 @@ async def change_comment_status(
         await _count(topic, comment, +1)
         await growth.likes_shown(comment, True)
         await growth.comment_published(settings, comment)
+    if was_published != is_published:
+        await leaderboards.content_shown(settings, comment, is_published)
     if status == ContentStatus.DELETED:
         await growth.revoke(settings, comment.author_id, f"Comment:{comment.pk}")
         await withdraw_acceptance(settings, topic, comment)
@@ -207,14 +211,16 @@ async def delete_comment(ctx: Context, comment_gid: str) -> str:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No comment has that id.", ["id"])
     if found.author_id != member.pk and not ctx.is_moderator:
         raise UserFailure.of(ErrorCode.FORBIDDEN, "Only its author or a moderator may do that.")
-    async with in_transaction():
+    async with atomic():
         topic = await lock_topic(found.topic_id)
         comment = await Comment.select_for_update().get(id=found.pk)
         was_published = comment.status == ContentStatus.PUBLISHED
         await Comment.filter(id=comment.pk).update(status=ContentStatus.DELETED)
         if was_published:
             await _count(topic, comment, -1)
+            await counters.topic_changed(ctx.redis, topic.pk)
             await growth.likes_shown(comment, False)
+            await leaderboards.content_shown(ctx.settings, comment, False)
         await growth.revoke(ctx.settings, comment.author_id, f"Comment:{comment.pk}")
         await withdraw_acceptance(ctx.settings, topic, comment)
     return comment_gid

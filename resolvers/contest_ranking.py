@@ -23,7 +23,8 @@ from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
 from mallforum.context import Context
-from models import ContentStatus, ContestEntry
+from mallforum.redis_store import RedisStore
+from models import ContentStatus, Contest, ContestEntry
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,19 @@ async def forget_ranking(ctx: Context, contest_id: int) -> None:
         log.warning(
             "ranking of contest %s not dropped: Redis did not answer (%s)", contest_id, error
         )
+
+
+async def forget_all(redis: RedisStore) -> int:
+    """Drop every contest's live ranking, to be rebuilt from the rows at its next read
+    (`mallforum rebuild-redis`, and the reconcile after Redis missed writes)."""
+    contests = await Contest.all().only("id")
+    keys = [redis.keys.contest_ranking(contest.pk) for contest in contests]
+    async with redis.client.pipeline(transaction=False) as pipe:
+        for key in keys:
+            pipe.delete(key)
+        await pipe.execute()
+    _stale_rankings.clear()
+    return len(keys)
 
 
 async def rebuild_ranking(ctx: Context, contest_id: int) -> bool:

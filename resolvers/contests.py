@@ -39,7 +39,6 @@ from strawberry.dataloader import DataLoader
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q, RawSQL
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from mallforum import events, outbox
 from mallforum.clock import now
@@ -47,6 +46,7 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, QueryError, UserFailure
 from mallforum.ids import decode_id, encode_id
 from mallforum.settings import Settings
+from mallforum.transactions import atomic
 from models import (
     Badge,
     BadgeKind,
@@ -575,7 +575,7 @@ async def create_contest(ctx: Context, data: ContestInput) -> Contest:
             "Members cannot post in an announcement board.",
             ["input", "boardId"],
         )
-    async with in_transaction():
+    async with atomic():
         contest = await Contest.create(
             board_id=board_id, created_by_id=admin.pk, created_at=now(), **values
         )
@@ -597,7 +597,7 @@ async def cancel_contest(ctx: Context, contest_gid: str) -> Contest:
     """An admin calls a contest off; cancelling again answers it as it is. CLOSED once FINISHED."""
     ctx.require_admin()
     contest_id = decode_id(contest_gid, "Contest", field=["contestId"])
-    async with in_transaction():
+    async with atomic():
         contest = await _locked_contest(contest_id)
         if contest.cancelled_at is not None:
             return contest
@@ -615,7 +615,7 @@ async def finalize_contest(ctx: Context, contest_gid: str) -> Contest:
     first on the contest's row lock and answers the finished contest, awarding nothing."""
     ctx.require_admin()
     contest_id = decode_id(contest_gid, "Contest", field=["contestId"])
-    async with in_transaction():
+    async with atomic():
         contest = await _locked_contest(contest_id)
         if contest.finalized_at is not None:
             return contest
@@ -828,7 +828,7 @@ async def vote(ctx: Context, entry_gid: str, voted: bool) -> ContestEntry | None
         raise UserFailure.of(ErrorCode.FORBIDDEN, "You cannot vote for your own entry.")
     if not voting_open(contest):
         raise UserFailure.of(ErrorCode.CLOSED, f"Voting in {contest.title} is closed.")
-    async with in_transaction():
+    async with atomic():
         contest = await share_contest(contest.pk)
         if not voting_open(contest):
             raise UserFailure.of(ErrorCode.CLOSED, f"Voting in {contest.title} is closed.")
@@ -855,7 +855,7 @@ async def vote(ctx: Context, entry_gid: str, voted: bool) -> ContestEntry | None
     ctx.loaders.voted_by_viewer.prime(entry.pk, voted, force=True)
     ctx.loaders.contest_entry_by_id.prime(entry.pk, locked, force=True)
     if voted:
-        await growth.record_activity(ctx.settings, member.pk)
+        await growth.record_activity(ctx.settings, ctx.redis, member.pk)
     await events.ranking_changed(ctx.redis, contest.pk)
     return locked if shown else None
 
@@ -893,7 +893,7 @@ async def score_entry(ctx: Context, entry_gid: str, score: float) -> ContestEntr
         raise UserFailure.of(ErrorCode.INVALID, f"A score is 0 to {SCORE_MAX}.", ["score"])
     if entry.author_id == judge.pk:
         raise UserFailure.of(ErrorCode.FORBIDDEN, "You cannot judge your own entry.")
-    async with in_transaction():
+    async with atomic():
         contest = await share_contest(contest.pk)
         if contest.finalized_at is not None or contest.cancelled_at is not None:
             raise UserFailure.of(ErrorCode.CLOSED, f"{contest.title} has ended.")

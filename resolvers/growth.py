@@ -25,15 +25,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.functions import Sum
-from tortoise.transactions import in_transaction
 
 from mallforum import outbox
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
+from mallforum.redis_store import RedisStore
 from mallforum.rules import PRIVILEGE_ACTIONS, LevelRule, Privilege
 from mallforum.settings import Settings
+from mallforum.transactions import after_commit, atomic
 from models import (
     ActivityDay,
     CheckIn,
@@ -46,7 +47,7 @@ from models import (
     PointTransaction,
     Topic,
 )
-from resolvers import badges
+from resolvers import badges, counters, leaderboards
 from resolvers.pagination import Page, SortKey, queryset_page
 
 ADJUSTMENT_MAX = 1_000_000
@@ -111,11 +112,15 @@ async def post(
         experience=experience,
         reason=reason,
         reference=reference,
+        board_id=await leaderboards.board_of(reference),
         note=note,
         idempotency_key=key,
         balance_after=balance,
         day=day,
         created_at=now(),
+    )
+    await leaderboards.experience_posted(
+        settings, member.pk, experience, transaction.board_id, transaction.created_at
     )
     member.points = balance
     member.experience += experience
@@ -258,7 +263,7 @@ async def adjust_points(
     if not 1 <= len(key) <= KEY_MAX:
         problems.invalid(f"idempotencyKey must be 1 to {KEY_MAX} characters.", "idempotencyKey")
     problems.raise_any()
-    async with in_transaction():
+    async with atomic():
         member = await Member.select_for_update(no_key=True).get_or_none(id=member_id)
         if member is None:
             raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.", ["memberId"])
@@ -334,16 +339,18 @@ def check_links(ctx: Context, member: Member, *texts: str) -> None:
 # ---------------------------------------------------------------- activity and check-in
 
 
-async def record_activity(settings: Settings, member_id: int) -> None:
-    """Note that the member took part today; the 活跃之星 badge counts these days."""
+async def record_activity(settings: Settings, redis: RedisStore, member_id: int) -> None:
+    """Note that the member took part today; the 活跃之星 badge counts these days, and the
+    day's active members (`counters.active_members`) count the member once it commits."""
     day = today(settings)
     if await ActivityDay.exists(member_id=member_id, day=day):
         return
-    async with in_transaction():
+    async with atomic():
         await lock_member(member_id)
         if await ActivityDay.exists(member_id=member_id, day=day):
             return
         await ActivityDay.create(member_id=member_id, day=day)
+        await after_commit(lambda: counters.member_active(redis, member_id, day))
         days = await ActivityDay.filter(
             member_id=member_id, day__gte=day.replace(day=1), day__lte=day
         ).count()
@@ -371,7 +378,7 @@ async def check_in(ctx: Context) -> CheckInResult:
     viewer = ctx.require_unbanned_member()
     settings = ctx.settings
     day = today(settings)
-    async with in_transaction():
+    async with atomic():
         member = await lock_member(viewer.pk)
         if member.last_check_in_on == day:
             return CheckInResult(member.check_in_streak, 0, False, member)
@@ -393,5 +400,5 @@ async def check_in(ctx: Context) -> CheckInResult:
             f"CheckIn:{day.isoformat()}",
         )
         await badges.evaluate(member.pk, "check_in_streak", streak)
-    await record_activity(settings, member.pk)
+    await record_activity(settings, ctx.redis, member.pk)
     return CheckInResult(streak, points, True, member)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from tortoise.transactions import in_transaction
-
 from mallforum import events
+from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import parse_id
+from mallforum.transactions import atomic
 from models import Comment, ContentStatus, Like, LikeSubject, Topic
-from resolvers import growth
+from resolvers import counters, growth, leaderboards
 from resolvers.comments import visible_comment
 from resolvers.topics import lock_topic, save_counters, visible_topic
 
@@ -34,29 +34,40 @@ async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment
     """
     member = ctx.require_unbanned_member()
     kind, subject_id = await _likeable(ctx, global_id)
-    async with in_transaction():
+    async with atomic():
         if kind == LikeSubject.TOPIC:
             subject: Topic | Comment = await lock_topic(subject_id)
         else:
             subject = await Comment.select_for_update().get(id=subject_id)
+        if subject.status != ContentStatus.PUBLISHED:  # taken down while we waited for it
+            raise UserFailure.of(ErrorCode.NOT_FOUND, "No topic or comment has that id.", ["id"])
         mine = Like.filter(member_id=member.pk, subject_kind=kind, subject_id=subject_id)
-        if liked and not await mine.exists():
-            await Like.create(member_id=member.pk, subject_kind=kind, subject_id=subject_id)
+        like = await mine.first()
+        if liked and like is None:
+            like = await Like.create(
+                member_id=member.pk, subject_kind=kind, subject_id=subject_id, created_at=now()
+            )
             subject.like_count += 1
-        elif not liked and await mine.delete():
+        elif not liked and like is not None:
+            await mine.delete()
             subject.like_count -= 1
         else:
             return subject
         if isinstance(subject, Topic):
             await save_counters(subject)
+            await counters.topic_changed(ctx.redis, subject.pk)
         else:
             await Comment.filter(id=subject.pk).update(like_count=subject.like_count)
+            await counters.comment_likes_changed(ctx.redis, subject.pk)
         if subject.author_id != member.pk:  # self-likes count, but earn nothing
             reference = f"{kind.title()}:{subject_id}"
             await growth.like_changed(ctx.settings, subject.author_id, member.pk, reference, liked)
+            await leaderboards.like_changed(
+                ctx.settings, subject, member.pk, like.created_at, liked
+            )
     ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked, force=True)
     if liked:
-        await growth.record_activity(ctx.settings, member.pk)
+        await growth.record_activity(ctx.settings, ctx.redis, member.pk)
         if isinstance(subject, Topic):
             await events.topic_changed(ctx.redis, subject.pk, events.TopicEventKind.LIKED)
     return subject

@@ -77,6 +77,8 @@ class Loaders:
         )
         #: Live contest ranks: made by resolvers.contests on first use, as they need Redis.
         self.contest_rank: DataLoader[int, int | None] | None = None
+        #: PendingViewsByTopicId: made by resolvers.counters on first use, as it needs Redis.
+        self.pending_views_by_topic_id: DataLoader[int, int] | None = None
         self._viewer_id = viewer_id
 
     def prime_many(self, loader: DataLoader[int, M | None], rows: Sequence[M]) -> None:

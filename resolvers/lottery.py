@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tortoise.expressions import Subquery
-from tortoise.transactions import in_transaction
 
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
+from mallforum.transactions import atomic
 from models import Comment, ContentStatus, Member, MemberStatus
 from resolvers.moderation_cases import require_moderator, write_log
 from resolvers.topics import visible_topic
@@ -76,7 +76,7 @@ async def draw_lottery(
     if topic is None or topic.status == ContentStatus.DELETED:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No topic has that id.", ["topicId"])
     seed = secrets.token_hex(16) if seed is None else seed
-    async with in_transaction():
+    async with atomic():
         found = await commenters(topic.pk, topic.author_id)
         candidates = {encode_id("Member", member.pk): member for member in found}
         drawn = draw(seed, list(candidates), winners)

@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from mallforum.auth import Principal
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import Problems, UserFailure
 from mallforum.settings import Settings
+from mallforum.transactions import atomic
 from models import Member, MemberRole, ModerationSource, PointReason, Purchase
 from moderation import Pipeline, Reason, VerdictAction
 from resolvers import badges, growth, moderation
@@ -86,7 +86,7 @@ async def provision_member(
         draft = Member(mall_user_id=principal.sub, role=role, level=0, joined_at=now())
         nickname = await screen_nickname(pipeline, draft, principal)
         try:
-            async with in_transaction():
+            async with atomic():
                 member = await Member.create(
                     mall_user_id=principal.sub,
                     nickname=nickname.shown,
@@ -100,7 +100,7 @@ async def provision_member(
                 await growth.earn(settings, member, PointReason.WELCOME_GIFT, key, key)
             # After the member is committed: a purchase reported meanwhile either is seen
             # here or, reported after this commit, finds the member in record_purchase.
-            async with in_transaction():
+            async with atomic():
                 await _verified_buyer_badge(await growth.lock_member(member.pk))
             return member
         except IntegrityError:  # a concurrent first request created it
@@ -109,7 +109,7 @@ async def provision_member(
     if principal.nickname and principal.nickname.strip()[:NICKNAME_MAX] != member.mall_nickname:
         nickname = await screen_nickname(pipeline, member, principal)
         if nickname.held:
-            async with in_transaction():
+            async with atomic():
                 await hold_nickname(await growth.lock_member(member.pk), nickname)
         changes["nickname"], changes["mall_nickname"] = nickname.shown, nickname.proposed
     if principal.avatar and member.avatar_url != avatar:
@@ -150,7 +150,7 @@ async def record_purchase(
         )
     buyer = await Member.get_or_none(mall_user_id=mall_user_id)
     if buyer is not None:
-        async with in_transaction():
+        async with atomic():
             await _verified_buyer_badge(await growth.lock_member(buyer.pk))
     return True
 

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
 from mallforum import events
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, QueryError, UserFailure
 from mallforum.ids import decode_id, encode_id, parse_id
+from mallforum.transactions import atomic
 from models import (
     Comment,
     ContentStatus,
@@ -37,7 +37,7 @@ from models import (
     Report,
     Topic,
 )
-from resolvers import growth
+from resolvers import counters, growth, leaderboards
 from resolvers.comments import change_comment_status, lock_comment, visible_comment
 from resolvers.members import HELD_NICKNAME
 from resolvers.moderation import add_to_case, open_case_of, reason_row, target_kind
@@ -139,6 +139,7 @@ async def set_status(ctx: Context, locked: Locked, status: ContentStatus) -> Non
         await change_status(ctx.settings, locked.item, status)
     else:
         await change_comment_status(ctx.settings, locked.topic, locked.item, status)
+    await counters.topic_changed(ctx.redis, locked.topic.pk)  # its counts and HOT entry
     ctx.loaders.topic_by_id.prime(locked.topic.pk, locked.topic, force=True)
     if isinstance(locked.item, Comment):
         ctx.loaders.comment_by_id.prime(locked.item.pk, locked.item, force=True)
@@ -196,7 +197,7 @@ async def report_content(ctx: Context, gid: str, reason: str, note: str | None) 
         raise UserFailure.of(ErrorCode.FORBIDDEN, "You cannot report your own content.")
     weight = await report_weight(ctx, reporter)
     try:
-        async with in_transaction():
+        async with atomic():
             locked = await lock_content(kind, pk)
             assert locked is not None
             if locked.status != ContentStatus.PUBLISHED:  # hidden meanwhile
@@ -293,7 +294,7 @@ async def decide_case(
     found = await ModerationCase.get_or_none(id=case_id)
     if found is None:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No case has that id.", ["caseId"])
-    async with in_transaction():
+    async with atomic():
         locked = None
         if found.target_kind in ("Topic", "Comment"):
             locked = await lock_content(found.target_kind, found.target_id)
@@ -373,7 +374,7 @@ async def moderate_content(ctx: Context, gid: str, action: str, note: str | None
     kind, pk = _content_id(gid, "input", "id")
     if kind == "Comment" and action in FLAG_ACTIONS:
         raise _unfit(f"{action} applies to topics only.")
-    async with in_transaction():
+    async with atomic():
         locked = await lock_content(kind, pk)
         if locked is None:
             raise UserFailure.of(
@@ -446,7 +447,7 @@ async def mute_member(ctx: Context, member_gid: str, until: datetime | None, rea
     if until is not None and until <= now():
         raise UserFailure.of(ErrorCode.INVALID, "until must be in the future.", ["until"])
     moderator, target = await _standing_target(ctx, member_gid, "mute")
-    async with in_transaction():
+    async with atomic():
         member = await growth.lock_member(target.pk)
         member.status, member.muted_until = MemberStatus.MUTED, until
         await Member.filter(id=member.pk).update(status=member.status, muted_until=until)
@@ -459,7 +460,7 @@ async def ban_member(ctx: Context, member_gid: str, reason: str) -> Member:
     (hidden, its cases closed as rejected with the ban's reason)."""
     text = clean_note(reason, "reason", required=True)
     moderator, target = await _standing_target(ctx, member_gid, "ban")
-    async with in_transaction():
+    async with atomic():
         # The content first, then the member: the order every write locks them in.
         pending = ContentStatus.PENDING_REVIEW
         held = [("Topic", t.pk) for t in await Topic.filter(author_id=target.pk, status=pending)]
@@ -474,6 +475,7 @@ async def ban_member(ctx: Context, member_gid: str, reason: str) -> Member:
         member = await growth.lock_member(target.pk)
         member.status, member.muted_until = MemberStatus.BANNED, None
         await Member.filter(id=member.pk).update(status=member.status, muted_until=None)
+        await leaderboards.member_banned(ctx.settings, member.pk)
         await write_log(moderator, "BAN", global_id(member), text)
     return member
 
@@ -482,9 +484,12 @@ async def restore_member(ctx: Context, member_gid: str, note: str | None) -> Mem
     """Lift a mute or ban: the member is ACTIVE again."""
     text = clean_note(note, "note")
     moderator, target = await _standing_target(ctx, member_gid, "restore")
-    async with in_transaction():
+    async with atomic():
         member = await growth.lock_member(target.pk)
+        was_banned = member.status == MemberStatus.BANNED
         member.status, member.muted_until = MemberStatus.ACTIVE, None
         await Member.filter(id=member.pk).update(status=member.status, muted_until=None)
+        if was_banned:
+            await leaderboards.member_restored(ctx.settings, member.pk)
         await write_log(moderator, "RESTORE_MEMBER", global_id(member), text)
     return member

@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from mallforum import events
 from mallforum.clock import now
@@ -22,6 +21,7 @@ from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, parse_id
 from mallforum.rules import Privilege
+from mallforum.transactions import atomic
 from models import ContentStatus, Poll, PollBallot, PollOption, Topic, TopicKind
 from resolvers import growth
 from resolvers.topics import (
@@ -177,7 +177,7 @@ async def vote_poll(ctx: Context, poll_gid: str, option_gids: list[str]) -> Poll
     if found is None or topic is None or topic.status != ContentStatus.PUBLISHED:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No poll has that id.", ["pollId"])
     chosen = await _chosen_options(ctx, found, option_gids)
-    async with in_transaction():
+    async with atomic():
         poll = await Poll.select_for_update().get(id=found.pk)  # ballots are counted in turn
         if is_closed(poll):
             raise UserFailure.of(ErrorCode.CLOSED, "This poll is closed.")

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import F
-from tortoise.transactions import in_transaction
 
 from mallforum import outbox
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
+from mallforum.transactions import atomic
 from models import Member, PointReason, Redemption, RedemptionStatus, RewardItem
 from resolvers.growth import KEY_MAX, level_too_low, lock_member, post, require_privilege
 from resolvers.pagination import Page, SortKey, queryset_page
@@ -108,7 +108,7 @@ async def update_reward_item(
     ctx.require_admin()
     item_id = decode_id(item_gid, "RewardItem", field=["input", "id"])
     values = _clean(ctx, data, fields_set)
-    async with in_transaction():
+    async with atomic():
         item = await RewardItem.select_for_update().get_or_none(id=item_id)
         if item is None:
             raise UserFailure.of(
@@ -137,7 +137,7 @@ async def redeem(ctx: Context, item_gid: str, idempotency_key: str) -> Redemptio
             f"idempotencyKey must be 1 to {KEY_MAX} characters.",
             ["idempotencyKey"],
         )
-    async with in_transaction():
+    async with atomic():
         member = await lock_member(viewer.pk)  # the member first: a retry waits for the first
         earlier = await Redemption.get_or_none(member_id=member.pk, idempotency_key=key)
         if earlier is not None:
@@ -203,7 +203,7 @@ async def settle(ctx: Context, redemption_gid: str, issued: bool) -> Redemption:
     ctx.require_service()
     redemption_id = decode_id(redemption_gid, "Redemption", field=["redemptionId"])
     outcome = RedemptionStatus.ISSUED if issued else RedemptionStatus.REFUNDED
-    async with in_transaction():
+    async with atomic():
         found = await Redemption.get_or_none(id=redemption_id)
         if found is None:
             raise UserFailure.of(

@@ -16,7 +16,6 @@ from enum import StrEnum
 
 from tortoise.expressions import F
 from tortoise.queryset import QuerySet
-from tortoise.transactions import in_transaction
 
 from mallforum import events
 from mallforum.clock import now
@@ -26,6 +25,7 @@ from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
 from mallforum.rules import Privilege
 from mallforum.settings import Settings
+from mallforum.transactions import atomic
 from models import (
     Board,
     BoardKind,
@@ -36,7 +36,7 @@ from models import (
     TopicKind,
     TopicListing,
 )
-from resolvers import growth
+from resolvers import counters, growth, leaderboards
 from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
 
@@ -202,10 +202,7 @@ async def view_topic(ctx: Context, topic_id: int) -> Topic | None:
     if topic is None or topic.status != ContentStatus.PUBLISHED:
         return topic
     reader = f"m:{ctx.viewer.pk}" if ctx.viewer else ctx.anonymous_key
-    today = now().astimezone(ctx.settings.zone).date()
-    if await ctx.redis.first_view_today(topic.pk, reader, today):
-        await Topic.filter(id=topic.pk).update(view_count=F("view_count") + 1)
-        topic.view_count += 1
+    await counters.count_view(ctx.settings, ctx.redis, topic.pk, reader)  # flushed in batches
     return topic
 
 
@@ -311,6 +308,8 @@ async def change_status(settings: Settings, topic: Topic, status: ContentStatus)
         await publish_listings(topic, await Board.get(id=topic.board_id))
         await growth.likes_shown(topic, True)
         await growth.topic_published(settings, topic)
+    if was_listed != is_listed:
+        await leaderboards.content_shown(settings, topic, is_listed)
     if status == ContentStatus.DELETED:
         await growth.revoke(settings, topic.author_id, f"Topic:{topic.pk}")
 
@@ -381,7 +380,7 @@ async def write_topic(
     texts = {"title": clean.title, "body": clean.body, **(extra_texts or {})}
     screened = await screen(ctx, content_kind, member, texts)
     created = now()
-    async with in_transaction():
+    async with atomic():
         topic = await Topic.create(
             board_id=board.pk,
             author_id=member.pk,
@@ -400,10 +399,12 @@ async def write_topic(
         if attach is not None:
             await attach(topic, screened.texts)
         await change_status(ctx.settings, topic, screened.status)
+        if topic.status == ContentStatus.PUBLISHED:
+            await counters.topic_changed(ctx.redis, topic.pk)  # into its board's HOT set
         if screened.needs_case:
             await open_hook_case(topic, screened.reasons)
     ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
-    await growth.record_activity(ctx.settings, member.pk)
+    await growth.record_activity(ctx.settings, ctx.redis, member.pk)
     return topic
 
 
@@ -433,7 +434,7 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
         if value is not None
     }
     screened = await screen(ctx, "topic_edit", member, texts) if texts else None
-    async with in_transaction():
+    async with atomic():
         topic = await lock_topic(found.pk)
         listed = topic.status == ContentStatus.PUBLISHED
         if listed:
@@ -455,6 +456,7 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
             await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
                 await change_status(ctx.settings, topic, screened.status)  # held for review
+                await counters.topic_changed(ctx.redis, topic.pk)  # out of the HOT set
         if screened and (
             screened.flagged or screened.status == topic.status == ContentStatus.PENDING_REVIEW
         ):
@@ -468,8 +470,9 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
 
 async def delete_topic(ctx: Context, topic_gid: str) -> str:
     _, found = await editable_topic(ctx, topic_gid, "id")
-    async with in_transaction():
+    async with atomic():
         await change_status(ctx.settings, await lock_topic(found.pk), ContentStatus.DELETED)
+        await counters.topic_changed(ctx.redis, found.pk)
     return topic_gid
 
 
@@ -499,7 +502,7 @@ async def set_tag_follow(ctx: Context, tag: str, follow: bool) -> list[str]:
     if not follow:
         await TagFollow.filter(member_id=member.pk, tag=clean).delete()
     elif not await TagFollow.exists(member_id=member.pk, tag=clean):
-        async with in_transaction():
+        async with atomic():
             await Member.select_for_update(no_key=True).get(id=member.pk)  # one follow at a time
             if await TagFollow.filter(member_id=member.pk).count() >= TAG_FOLLOWS_MAX:
                 raise UserFailure.of(

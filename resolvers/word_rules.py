@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from tortoise.transactions import in_transaction
-
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
+from mallforum.transactions import atomic
 from models import Member, WordListAction, WordRule
 from moderation.rule_store import next_revision
 from moderation.words import default_rules, folded_pattern
@@ -94,7 +93,7 @@ async def upsert_word_rule(
     it replaces it. INVALID past `MAX_RULES` rules."""
     admin = require_unbanned_admin(ctx)
     pattern, folded, category = clean_rule(pattern, category)
-    async with in_transaction():
+    async with atomic():
         revision = await next_revision()  # changes queue here, so the count below holds
         rule = await WordRule.get_or_none(folded=folded)
         at = now()
@@ -134,7 +133,7 @@ async def delete_word_rule(ctx: Context, gid: str) -> str:
     """Delete a rule: a shipped default it replaced applies again."""
     admin = require_unbanned_admin(ctx)
     rule_id = decode_id(gid, "WordRule", field=["id"])
-    async with in_transaction():
+    async with atomic():
         revision = await next_revision()
         rule = await WordRule.get_or_none(id=rule_id)
         if rule is None:

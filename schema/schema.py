@@ -24,6 +24,7 @@ from schema.boards import BoardMutations, BoardQueries
 from schema.comments import Comment, CommentMutations
 from schema.contests import Contest, ContestEntry, ContestMutations, ContestQueries
 from schema.growth import Badge, GrowthMutations, GrowthQueries, PointTransaction
+from schema.leaderboards import LeaderboardQueries
 from schema.likes import LikeMutations
 from schema.lottery import LotteryMutations
 from schema.members import Member, MemberMutations, MemberQueries
@@ -56,6 +57,7 @@ class Query(
     TopicQueries,
     ContestQueries,
     GrowthQueries,
+    LeaderboardQueries,
     RewardQueries,
     ModerationQueries,
     WordRuleQueries,

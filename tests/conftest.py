@@ -8,17 +8,20 @@ no test is skipped for want of a server.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from redis.asyncio import ConnectionPool
 from starlette.applications import Starlette
 from tortoise import Tortoise
 
-from mallforum import clock
+from mallforum import clock, reconcile
 from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.scratch import StoreUnavailable, delete_keys, scratch_settings
@@ -35,7 +38,11 @@ async def settings() -> AsyncIterator[Settings]:
     """Settings of this run: its own database and its own Redis prefix, dropped at the end."""
     try:
         async with scratch_settings(
-            "test", jwt_secret=TEST_SECRET, mall_domains=["mall.example"]
+            "test",
+            jwt_secret=TEST_SECRET,
+            mall_domains=["mall.example"],
+            reconcile_check_seconds=0,  # the tests reconcile when they mean to
+            view_flush_seconds=0,  # and flush the counted views when they mean to
         ) as run_settings:
             yield run_settings
     except StoreUnavailable as error:
@@ -73,6 +80,7 @@ async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]
         )
     await sync_catalogue(settings)  # the badge catalogue, as start-up leaves it
     await delete_keys(settings)
+    reconcile.forget()
     clock.reset()
     yield
     clock.reset()
@@ -89,6 +97,28 @@ def no_rate_limits(app: Starlette) -> Iterator[None]:
     )
     yield
     services["moderation"] = configured
+
+
+@pytest.fixture
+def redis_down(app: Starlette) -> Callable[[], AbstractAsyncContextManager[None]]:
+    """`async with redis_down():` Redis stops answering the app (its client is pointed at a
+    port nothing listens on: connections are refused) and answers again after the block.
+    Everything that holds the client (the store, the hooks' scripts) sees the outage."""
+
+    @contextlib.asynccontextmanager
+    async def outage() -> AsyncIterator[None]:
+        client = app.state.services["redis"].client
+        working = client.connection_pool
+        client.connection_pool = ConnectionPool.from_url(
+            "redis://127.0.0.1:1/0", socket_connect_timeout=0.5
+        )
+        try:
+            yield
+        finally:
+            await client.connection_pool.disconnect()
+            client.connection_pool = working
+
+    return outage
 
 
 class Api:
