@@ -11,17 +11,15 @@ the real app (in process, over httpx's ASGI transport):
 The database and the run's Redis keys are dropped at the end, even on failure. Exits
 non-zero when a request fails or a page is not the one expected.
 
-    .venv/bin/python bench/feed_pagination.py [--topics 100000] [--samples 30]
+    .venv/bin/python -m bench.feed_pagination [--topics 100000] [--samples 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import math
 import random
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ import httpx
 import orjson
 from asgi_lifespan import LifespanManager
 
+from bench.reporting import BenchFailure, run
 from mallforum.app import create_app
 from mallforum.ids import encode_id
 from mallforum.scratch import StoreUnavailable, scratch_settings
@@ -87,10 +86,6 @@ PRODUCT_QUERY = (
     "query ProductFeed($sku: String!, $after: String) { "
     f"productFeed(sku: $sku, first: {PAGE_SIZE}, after: $after) {{ {TOPIC_FIELDS} }} }}"
 )
-
-
-class BenchFailure(Exception):
-    """A request failed or answered with a page other than the expected one."""
 
 
 @dataclass
@@ -427,8 +422,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    try:
-        sys.exit(asyncio.run(main(arguments.topics, arguments.samples)))
-    except BenchFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run(main(arguments.topics, arguments.samples))

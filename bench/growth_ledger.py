@@ -20,14 +20,12 @@ the mall. The database and the run's Redis keys are dropped at the end, even on 
 when a check fails or a request fails. MALLFORUM_DB_POOL_SIZE sets the app's pool (10).
 
     .venv/bin/python -m bench.growth_ledger [--members 1000] [--concurrency 100]
-    .venv/bin/python bench/growth_ledger.py [--members 1000] [--concurrency 100]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import sys
 import time
@@ -40,6 +38,7 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
+from bench.reporting import BenchFailure, Report, percentile, run
 from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.ids import encode_id, parse_id
@@ -73,10 +72,6 @@ mutation($itemId: ID!, $key: String!) {
 }"""
 
 
-class BenchFailure(Exception):
-    """A request failed: not HTTP 200, or top-level GraphQL errors."""
-
-
 def figures(label: str, latencies_ms: Sequence[float], seconds: float | None = None) -> str:
     """A phase's line: requests, wall time and throughput (when given), p50 and p99 latency."""
     count = len(latencies_ms)
@@ -85,23 +80,6 @@ def figures(label: str, latencies_ms: Sequence[float], seconds: float | None = N
         f"{label:<36} {count:>6,} req {rate}  p50 {percentile(latencies_ms, 50):>7.1f} ms"
         f"  p99 {percentile(latencies_ms, 99):>7.1f} ms"
     )
-
-
-@dataclass
-class Report:
-    """The PASS/FAIL lines; the run fails when one check does."""
-
-    failed: int = 0
-
-    def check(self, passed: bool, rule: str, detail: str) -> None:
-        self.failed += not passed
-        print(f"{'PASS' if passed else 'FAIL'}  {rule}: {detail}")
-
-
-def percentile(samples: Sequence[float], rank: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
 
 
 def member_sub(k: int) -> str:
@@ -477,8 +455,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    try:
-        sys.exit(asyncio.run(main(arguments.members, arguments.concurrency)))
-    except BenchFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run(main(arguments.members, arguments.concurrency))

@@ -24,11 +24,8 @@ the end, even on failure (the key count of the Redis database is printed before 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import math
 import random
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -39,6 +36,7 @@ import httpx
 import redis.asyncio as redis
 from asgi_lifespan import LifespanManager
 
+from bench.reporting import BenchFailure, percentile, run
 from mallforum.app import create_app
 from mallforum.auth import Principal, mint_token
 from mallforum.context import Context
@@ -85,10 +83,6 @@ LEDGER_COLUMNS = [
 ]
 
 
-class BenchFailure(Exception):
-    """A read failed or the reads disagree."""
-
-
 async def seed(settings: Settings, members: int) -> None:
     assert settings.database_url is not None
     rng = random.Random(20240601)
@@ -126,11 +120,6 @@ async def seed(settings: Settings, members: int) -> None:
         await connection.close()
 
 
-def percentile(samples: Sequence[float], share: float) -> float:
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
-
-
 async def timed(read: Callable[[], Awaitable[Any]], samples: int) -> list[float]:
     for _ in range(WARM_UPS):
         await read()
@@ -145,10 +134,10 @@ async def timed(read: Callable[[], Awaitable[Any]], samples: int) -> list[float]
 def print_table(rows: list[tuple[str, list[float], list[float] | None]]) -> None:
     print(f"\n{'read':<44} {'p50 ms':>8} {'p99 ms':>8} {'p50 ÷ raw':>10} {'p99 ÷ raw':>10}")
     for name, samples, raw in rows:
-        p50, p99 = statistics.median(samples), percentile(samples, 0.99)
+        p50, p99 = statistics.median(samples), percentile(samples, 99)
         ratios = ""
         if raw is not None:
-            raw50, raw99 = statistics.median(raw), percentile(raw, 0.99)
+            raw50, raw99 = statistics.median(raw), percentile(raw, 99)
             ratios = f" {p50 / raw50:>10.1f} {p99 / raw99:>10.1f}"
         print(f"{name:<44} {p50:>8.3f} {p99:>8.3f}{ratios}")
 
@@ -313,8 +302,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    try:
-        sys.exit(asyncio.run(main(arguments.members, arguments.samples)))
-    except BenchFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run(main(arguments.members, arguments.samples))

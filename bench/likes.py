@@ -26,19 +26,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import math
 import os
 import random
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
+from bench.reporting import BenchFailure, Report, percentile, run
 from mallforum import reconcile
 from mallforum.app import create_app
 from mallforum.auth import mint_token
@@ -66,27 +65,6 @@ query($slug: String!) { board(slug: $slug) { topics(sort: HOT, first: 5) { edges
 """
 LIKE = "mutation($id: ID!) { like(id: $id) { likeCount errors { code message } } }"
 UNLIKE = "mutation($id: ID!) { unlike(id: $id) { likeCount errors { code message } } }"
-
-
-class BenchFailure(Exception):
-    """A request failed: not HTTP 200, top-level GraphQL errors, or a payload error."""
-
-
-@dataclass
-class Report:
-    """The PASS/FAIL lines; the run fails when one check does."""
-
-    failed: int = 0
-
-    def check(self, passed: bool, rule: str, detail: str) -> None:
-        self.failed += not passed
-        print(f"{'PASS' if passed else 'FAIL'}  {rule}: {detail}")
-
-
-def percentile(samples: Sequence[float], rank: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(rank / 100 * len(ordered)) - 1)]
 
 
 def figures(label: str, latencies_ms: Sequence[float], seconds: float) -> str:
@@ -276,8 +254,4 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 if __name__ == "__main__":
     arguments = parse_args()
-    try:
-        sys.exit(asyncio.run(main(arguments.members, arguments.topics)))
-    except BenchFailure as failure:
-        print(f"FAILED: {failure}", file=sys.stderr)
-        sys.exit(1)
+    run(main(arguments.members, arguments.topics))
