@@ -84,6 +84,42 @@ READS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
+MOD = {"as_": MODERATOR, "roles": ("moderator",)}
+ADMIN_CALLER = {"as_": ADMIN, "roles": ("admin",)}
+
+#: Writes of every area that touches Redis (rate limits, duplicates, pub/sub, leaderboards,
+#: counts, HOT, word rules), sent while Redis is down: (mutation, caller).
+WRITES: list[tuple[str, dict[str, Any]]] = [
+    (
+        'mutation($topic: ID!) { updateTopic(input: {id: $topic, title: "Edited while down"})'
+        " { errors { code } } }",
+        {"as_": "alice"},
+    ),
+    ("mutation($topic: ID!) { unlike(id: $topic) { errors { code } } }", {"as_": "bob"}),
+    ("mutation($board: ID!) { followBoard(boardId: $board) { errors { code } } }", {"as_": "erin"}),
+    (
+        "mutation($second: ID!) { reportContent(input: {id: $second, reason: SPAM})"
+        " { errors { code } } }",
+        {"as_": "bob"},
+    ),
+    (
+        "mutation($second: ID!) { moderateContent(input: {id: $second, action: HIDE})"
+        " { errors { code } } }",
+        MOD,
+    ),
+    (
+        'mutation($carol: ID!) { banMember(memberId: $carol, reason: "spam") { errors { code } } }',
+        MOD,
+    ),
+    ("mutation($carol: ID!) { restoreMember(memberId: $carol) { errors { code } } }", MOD),
+    (
+        'mutation { upsertWordRule(input: {pattern: "刷单", action: BLOCK, category: "spam"})'
+        " { errors { code } } }",
+        ADMIN_CALLER,
+    ),
+]
+
+
 def test_every_query_the_schema_serves_is_read_in_the_outage():
     query_type = build_schema()._schema.query_type
     assert query_type is not None
@@ -105,6 +141,7 @@ async def community(api) -> dict[str, Any]:
     entries = [await submit(api, contest["id"], author) for author in ("alice", "carol")]
     await voted(api, entries[1]["id"], "bob", "dave")
     alice = (await api("{ viewer { id } }", as_="alice"))["viewer"]["id"]
+    carol = (await api("{ viewer { id } }", as_="carol"))["viewer"]["id"]
     for _, caller in READS.values():  # every reader joins (and earns the welcome gift) now
         await api.post("{ viewer { id } }", **caller)
     return {
@@ -114,6 +151,7 @@ async def community(api) -> dict[str, Any]:
         "contest": contest,
         "entries": entries,
         "alice": alice,
+        "carol": carol,
     }
 
 
@@ -149,6 +187,16 @@ async def test_with_redis_down_every_query_answers_as_before_and_writes_succeed(
         assert liked["like"]["errors"] == [] and liked["like"]["likeCount"] == 1
         await check_in(api, "carol")
         await voted(api, made["entries"][0]["id"], "erin")
+        variables = {
+            "topic": made["first"]["id"],
+            "second": made["second"]["id"],
+            "board": made["board"]["id"],
+            "carol": made["carol"],
+        }
+        for mutation, caller in WRITES:
+            used = {name: value for name, value in variables.items() if f"${name}" in mutation}
+            data = await api(mutation, used, **caller)
+            assert next(iter(data.values()))["errors"] == [], (mutation, data)
         during = await read_everything(api, made)
         assert reconcile.pending()
 
