@@ -31,15 +31,12 @@ import httpx
 import orjson
 from asgi_lifespan import LifespanManager
 
-from bench.reporting import BenchFailure, run
+from bench.harness import BenchFailure, bench_settings, run
 from mallforum.app import create_app
 from mallforum.ids import encode_id
-from mallforum.scratch import StoreUnavailable, scratch_settings
 from mallforum.settings import Settings
 from resolvers.pagination import SortKey, encode_cursor
 from resolvers.topics import TOPIC_SORTS, TopicSort, facets_of, hot_score, top_key
-
-BENCH_SECRET = "mallforum-bench-secret-0123456789abcdef"
 
 BOARD_ID, BOARD_SLUG = 1, "bench"
 BENCH_SKU = "SKU-BENCH"
@@ -399,11 +396,8 @@ async def bench(settings: Settings, topics: int, samples: int) -> None:
 
 
 async def main(topics: int, samples: int) -> int:
-    try:
-        async with scratch_settings("bench", jwt_secret=BENCH_SECRET) as settings:
-            await bench(settings, topics, samples)
-    except StoreUnavailable as error:
-        raise BenchFailure(str(error)) from None
+    async with bench_settings() as settings:
+        await bench(settings, topics, samples)
     return 0
 
 

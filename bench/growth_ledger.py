@@ -38,15 +38,13 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from bench.reporting import BenchFailure, Report, percentile, run
+from bench.harness import BenchFailure, Report, bench_settings, percentile, run
 from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.ids import encode_id, parse_id
-from mallforum.scratch import StoreUnavailable, scratch_settings
 from mallforum.settings import Settings
 from models import PointReason
 
-BENCH_SECRET = "mallforum-bench-secret-0123456789abcdef"
 ADMIN = "bench-admin"
 LIMITED_COST, UNLIMITED_COST = 40, 10
 RETRY_EVERY = 10  # one member in ten sends its limited redemption twice, with the same key
@@ -428,17 +426,12 @@ async def bench(settings: Settings, members: int, concurrency: int) -> int:
         await check_database(settings, run, connection, report)
     finally:
         await connection.close()
-    print()
-    print("all checks passed" if not report.failed else f"{report.failed} checks FAILED")
-    return 1 if report.failed else 0
+    return report.verdict()
 
 
 async def main(members: int, concurrency: int) -> int:
-    try:
-        async with scratch_settings("bench", jwt_secret=BENCH_SECRET) as settings:
-            return await bench(settings, members, concurrency)
-    except StoreUnavailable as error:
-        raise BenchFailure(str(error)) from None
+    async with bench_settings() as settings:
+        return await bench(settings, members, concurrency)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -36,19 +36,18 @@ import httpx
 import redis.asyncio as redis
 from asgi_lifespan import LifespanManager
 
-from bench.reporting import BenchFailure, percentile, run
+from bench.harness import BenchFailure, bench_settings, percentile, run
 from mallforum.app import create_app
 from mallforum.auth import Principal, mint_token
 from mallforum.context import Context
 from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
-from mallforum.scratch import REDIS_URL, StoreUnavailable, scratch_settings
+from mallforum.scratch import REDIS_URL
 from mallforum.settings import Settings
 from resolvers import leaderboards
 from resolvers.leaderboards import Leaderboard, LeaderboardKind, LeaderboardPeriod
 from resolvers.loaders import Loaders
 
-BENCH_SECRET = "mallforum-bench-secret-0123456789abcdef"
 TOP = 20
 WARM_UPS = 50
 KIND, PERIOD = LeaderboardKind.EXPERIENCE, LeaderboardPeriod.ALL_TIME
@@ -274,12 +273,10 @@ async def keys_in_redis(prefix: str) -> tuple[int, int]:
 async def main(members: int, samples: int) -> int:
     prefix = ""
     try:
-        async with scratch_settings("bench", jwt_secret=BENCH_SECRET) as settings:
+        async with bench_settings() as settings:
             prefix = settings.redis_prefix
             before, _ = await keys_in_redis(prefix)
             await bench(settings, members, samples)
-    except StoreUnavailable as error:
-        raise BenchFailure(str(error)) from None
     finally:
         if prefix:  # the scratch settings have deleted the run's keys by now
             after, left = await keys_in_redis(prefix)

@@ -37,17 +37,15 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from bench.reporting import BenchFailure, Report, percentile, run
+from bench.harness import BenchFailure, Report, bench_settings, percentile, run
 from mallforum import reconcile
 from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.ids import parse_id
 from mallforum.redis_store import RedisStore
-from mallforum.scratch import StoreUnavailable, scratch_settings
 from mallforum.settings import Settings
 from resolvers import counters
 
-BENCH_SECRET = "mallforum-bench-secret-0123456789abcdef"
 ADMIN = "bench-admin"
 BOARD_SLUG = "bench-likes"
 
@@ -229,17 +227,12 @@ async def bench(settings: Settings, member_count: int, topics: int) -> int:
             expected = await drive(client, members, topic_ids)
         print()
         await check(settings, app.state.services["redis"], board, expected, report)
-    print()
-    print("all checks passed" if not report.failed else f"{report.failed} checks FAILED")
-    return 1 if report.failed else 0
+    return report.verdict()
 
 
 async def main(members: int, topics: int) -> int:
-    try:
-        async with scratch_settings("bench", jwt_secret=BENCH_SECRET) as settings:
-            return await bench(settings, members, topics)
-    except StoreUnavailable as error:
-        raise BenchFailure(str(error)) from None
+    async with bench_settings() as settings:
+        return await bench(settings, members, topics)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
