@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     ).set_defaults(run=_seed)
 
     commands.add_parser(
-        "rebuild-redis", help="rebuild every leaderboard, counter and ranking from PostgreSQL"
+        "rebuild-redis", help="rebuild the leaderboards and rankings in Redis from PostgreSQL"
     ).set_defaults(run=_rebuild_redis)
 
     token = commands.add_parser("token", help="mint a development token")

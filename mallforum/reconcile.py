@@ -59,7 +59,8 @@ def _covered(began: float) -> None:
 
 
 async def rebuild_all(settings: Settings, redis: RedisStore) -> int:
-    """Rebuild every leaderboard, counter and ranking from PostgreSQL; the keys written."""
+    """Rebuild every leaderboard, HOT ranking and day of active members from PostgreSQL, and
+    drop the contests' live rankings to be rebuilt at their next read; the keys written."""
     from resolvers import contest_ranking, counters, leaderboards
 
     written = await leaderboards.rebuild_all(settings, redis)
