@@ -8,6 +8,7 @@ from typing import cast
 
 from tortoise.exceptions import IntegrityError
 
+from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
@@ -75,6 +76,7 @@ async def create_board(
             kind=kind,
             min_level_to_view=min_level_to_view,
             min_level_to_post=max(min_level_to_post, min_level_to_view),
+            created_at=now(),
         )
     except IntegrityError:
         raise UserFailure.of(
@@ -104,7 +106,9 @@ async def set_follow(ctx: Context, board_gid: str, follow: bool) -> Board:
         raise UserFailure.of(ErrorCode.NOT_FOUND, "No board has that id.", ["boardId"])
     if follow:
         with contextlib.suppress(IntegrityError):  # a concurrent call followed it first
-            await BoardFollow.get_or_create(member_id=member.pk, board_id=board.pk)
+            await BoardFollow.get_or_create(
+                member_id=member.pk, board_id=board.pk, defaults={"created_at": now()}
+            )
     else:
         await BoardFollow.filter(member_id=member.pk, board_id=board.pk).delete()
     return board

@@ -83,7 +83,8 @@ async def provision_member(
     avatar, role = principal.avatar, _role_of(principal)
     member = await Member.get_or_none(mall_user_id=principal.sub)
     if member is None:
-        draft = Member(mall_user_id=principal.sub, role=role, level=0, joined_at=now())
+        joined = now()
+        draft = Member(mall_user_id=principal.sub, role=role, level=0, joined_at=joined)
         nickname = await screen_nickname(pipeline, draft, principal)
         try:
             async with atomic():
@@ -93,6 +94,7 @@ async def provision_member(
                     mall_nickname=nickname.proposed,
                     avatar_url=avatar,
                     role=role,
+                    joined_at=joined,
                 )
                 if nickname.held:
                     await hold_nickname(member, nickname)
@@ -146,7 +148,7 @@ async def record_purchase(
             mall_user_id=mall_user_id,
             sku=sku,
             order_id=order_id,
-            defaults={"purchased_at": purchased_at or now()},
+            defaults={"purchased_at": purchased_at or now(), "recorded_at": now()},
         )
     buyer = await Member.get_or_none(mall_user_id=mall_user_id)
     if buyer is not None:

@@ -98,7 +98,7 @@ async def create_reward_item(ctx: Context, data: RewardItemInput) -> RewardItem:
     ctx.require_admin()
     required = {"name", "description", "cost_points", "stock", "min_level", "mall_reward_code"}
     values = _clean(ctx, data, required | {"required_privilege"})
-    return await RewardItem.create(**values)
+    return await RewardItem.create(**values, created_at=now())
 
 
 async def update_reward_item(

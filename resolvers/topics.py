@@ -508,5 +508,7 @@ async def set_tag_follow(ctx: Context, tag: str, follow: bool) -> list[str]:
                 raise UserFailure.of(
                     ErrorCode.INVALID, f"You can follow at most {TAG_FOLLOWS_MAX} tags.", ["tag"]
                 )
-            await TagFollow.get_or_create(member_id=member.pk, tag=clean)
+            await TagFollow.get_or_create(
+                member_id=member.pk, tag=clean, defaults={"created_at": now()}
+            )
     return await followed_tags(ctx)
