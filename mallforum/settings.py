@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mallforum import clock
 from mallforum.rules import (
     DEFAULT_EARNINGS,
     DEFAULT_LEVELS,
@@ -150,6 +152,8 @@ class Settings(BaseSettings):
                 missing.append("MALLFORUM_DATABASE_URL")
             if self.uses_embedded_redis:
                 missing.append("MALLFORUM_REDIS_URL")
+            if os.environ.get(clock.OFFSET_VARIABLE):
+                missing.append(f"no {clock.OFFSET_VARIABLE} (it moves the clock, for tests)")
             if self.webhook_url and not self.webhook_secret:
                 missing.append("MALLFORUM_WEBHOOK_SECRET (to sign MALLFORUM_WEBHOOK_URL's events)")
             if missing:

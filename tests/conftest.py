@@ -4,14 +4,21 @@ at the end, a Redis key prefix of this run's own, and the real ASGI app over htt
 PostgreSQL and Redis are found through MALLFORUM_TEST_DATABASE_URL and
 MALLFORUM_TEST_REDIS_URL. When one does not answer, the run stops and says how to start it:
 no test is skipped for want of a server.
+
+Every test starts on the true time, or on the instant that `--clock-start` (or
+MALLFORUM_TEST_CLOCK_START) names: an ISO time such as `2026-12-06T23:50`, read in the
+community's time zone (MALLFORUM_TIMEZONE) unless it carries its own offset. A test whose
+outcome depends on the date pins the moment it means with `tests.clock_steps.pin_clock`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -31,10 +38,35 @@ from resolvers.badges import sync_catalogue
 from tests.moderation_steps import HoldWord
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
+CLOCK_START_VARIABLE = "MALLFORUM_TEST_CLOCK_START"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--clock-start",
+        default=os.environ.get(CLOCK_START_VARIABLE) or None,
+        help="start every test's clock at this ISO time (in MALLFORUM_TIMEZONE unless it "
+        f"has an offset) instead of the true time; also ${CLOCK_START_VARIABLE}",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    start = config.getoption("--clock-start")
+    zone = Settings().timezone
+    return f"mallforum: each test starts at {start or 'the true time'} in {zone}"
+
+
+def clock_start(config: pytest.Config, settings: Settings) -> datetime | None:
+    """The instant `--clock-start` names, in the community's time zone when it has none."""
+    text = config.getoption("--clock-start")
+    if not text:
+        return None
+    when = datetime.fromisoformat(text)
+    return when if when.tzinfo else when.replace(tzinfo=settings.zone)
 
 
 @pytest.fixture(scope="session")
-async def settings() -> AsyncIterator[Settings]:
+async def settings(pytestconfig: pytest.Config) -> AsyncIterator[Settings]:
     """Settings of this run: its own database and its own Redis prefix, dropped at the end."""
     try:
         async with scratch_settings(
@@ -44,6 +76,7 @@ async def settings() -> AsyncIterator[Settings]:
             reconcile_check_seconds=0,  # the tests reconcile when they mean to
             view_flush_seconds=0,  # and flush the counted views when they mean to
         ) as run_settings:
+            clock.start_at(clock_start(pytestconfig, run_settings))
             yield run_settings
     except StoreUnavailable as error:
         pytest.exit(str(error), returncode=3)
@@ -62,7 +95,7 @@ TABLES_KEPT = {"tortoise_migrations"}
 @pytest.fixture(autouse=True)
 async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]:
     """Every test starts from empty tables (but for the badge catalogue), an empty Redis
-    prefix and the true time."""
+    prefix and the clock at its start (the true time unless `--clock-start` says)."""
     connection = Tortoise.get_connection("default")
     _, rows = await connection.execute_query(
         "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
@@ -82,8 +115,10 @@ async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]
     await delete_keys(settings)
     reconcile.forget()
     clock.reset()
+    zone = settings.timezone
     yield
     clock.reset()
+    settings.timezone = zone  # as it was, if the test pinned another
 
 
 @pytest.fixture

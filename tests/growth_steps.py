@@ -1,11 +1,7 @@
-"""Shared steps of the growth tests: check in, move the clock to a local time, create
-reward items and redeem them."""
+"""Shared steps of the growth tests: check in, create reward items and redeem them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
-
-from mallforum import clock
 from tests.forum import ADMIN
 
 CHECK_IN = """
@@ -35,16 +31,6 @@ ADMIN_ROLES = ("admin",)
 
 async def check_in(api, who="alice"):
     return (await api(CHECK_IN, as_=who))["checkIn"]
-
-
-def set_clock(when: datetime) -> None:
-    """Move the service's clock to exactly `when` (an aware time)."""
-    clock.travel(when - clock.now())
-
-
-def local(api, day: date, hour: int, minute: int = 0) -> datetime:
-    """A time of day on a calendar day of the community's time zone."""
-    return datetime.combine(day, time(hour, minute), tzinfo=api.settings.zone)
 
 
 def item_input(**fields) -> dict:

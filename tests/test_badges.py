@@ -14,6 +14,7 @@ from mallforum import clock
 from mallforum.ids import encode_id
 from models import ActivityDay, Badge, BadgeAward, BadgeKind, Member
 from resolvers.badges import sync_catalogue
+from tests.clock_steps import local, set_clock
 from tests.forum import (
     ADMIN,
     CALLERS,
@@ -25,7 +26,10 @@ from tests.forum import (
     create_comment,
     create_topic,
 )
-from tests.growth_steps import check_in, local, set_clock
+from tests.growth_steps import check_in
+
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
 
 CATALOGUE = "{ badges { id code name description iconUrl kind holderCount } }"
 MEMBER_BADGES = """

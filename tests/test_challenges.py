@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import pytest
+
 from mallforum import clock
 from models import (
     BadgeAward,
@@ -16,6 +18,7 @@ from models import (
     PointTransaction,
     Topic,
 )
+from tests.clock_steps import local, pin_zone, set_clock
 from tests.contest_steps import (
     CONTEST,
     SCORE,
@@ -29,7 +32,9 @@ from tests.contest_steps import (
     vote,
 )
 from tests.forum import concurrently, create_board, pk_of
-from tests.growth_steps import local, set_clock
+
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
 
 DAY = date(2030, 5, 1)
 CHECK_IN = """
@@ -185,6 +190,7 @@ async def test_a_consecutive_challenge_starts_again_after_a_missed_day(api):
 
 
 async def test_a_second_check_in_the_same_local_day_is_a_duplicate(api):
+    pin_zone(api, "Asia/Shanghai")
     challenge = await create_challenge(api)
     on(api, 0, 0, 30)
     await checked_in(api, challenge["id"])

@@ -11,8 +11,12 @@ import pytest
 from mallforum import clock
 from mallforum.rules import CheckInRule
 from models import ActivityDay, CheckIn, Member, MemberStatus, PointReason, PointTransaction
+from tests.clock_steps import local, pin_clock, pin_zone, set_clock
 from tests.forum import concurrently
-from tests.growth_steps import CHECK_IN, check_in, local, set_clock
+from tests.growth_steps import CHECK_IN, check_in
+
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
 
 VIEWER = "{ viewer { points experience checkInStreak } }"
 HISTORY = "{ pointHistory { totalCount edges { node { delta reason balanceAfter } } } }"
@@ -40,6 +44,7 @@ async def check_in_ledger_rows(who="alice"):
 
 
 async def test_the_first_check_in_starts_a_streak_and_awards_day_one_points_and_experience(api):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     before = await viewer(api)
     points = api.settings.check_in.points(1)
     experience = api.settings.earning(PointReason.CHECK_IN).experience
@@ -88,6 +93,7 @@ async def test_checking_in_again_the_same_day_awards_nothing_and_is_no_error(api
 
 @pytest.mark.parametrize("calls", [2, 10])
 async def test_concurrent_check_ins_by_one_member_award_once(api, calls):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     before = await viewer(api)
     points = api.settings.check_in.points(1)
     datas = await concurrently(api.post(CHECK_IN, as_="alice") for _ in range(calls))
@@ -148,6 +154,7 @@ async def test_missing_a_day_restarts_the_streak_at_one(api):
 async def test_the_member_streak_counts_today_or_yesterday_and_reads_zero_after_a_missed_day(
     api,
 ):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     assert (await viewer(api))["checkInStreak"] == 0
     await check_in(api)
     clock.travel(timedelta(days=1))
@@ -169,7 +176,7 @@ async def test_the_member_streak_counts_today_or_yesterday_and_reads_zero_after_
 
 
 async def test_a_local_midnight_within_one_utc_day_starts_a_new_check_in_day(api):
-    assert api.settings.timezone == "Asia/Shanghai"
+    pin_zone(api, "Asia/Shanghai")
     day = date(2030, 3, 10)
     late = local(api, day, 23, 50)  # 15:50 UTC
     set_clock(late)
@@ -188,6 +195,7 @@ async def test_a_local_midnight_within_one_utc_day_starts_a_new_check_in_day(api
 
 
 async def test_two_utc_days_within_one_local_day_are_one_check_in_day(api):
+    pin_zone(api, "Asia/Shanghai")
     day = date(2030, 3, 10)
     early = local(api, day, 0, 10)  # 16:10 UTC the day before
     set_clock(early)
@@ -202,6 +210,7 @@ async def test_two_utc_days_within_one_local_day_are_one_check_in_day(api):
 
 
 async def test_crossing_utc_midnight_in_the_local_morning_is_not_a_new_day(api):
+    pin_zone(api, "Asia/Shanghai")
     day = date(2030, 3, 10)
     set_clock(local(api, day, 7, 50))  # 23:50 UTC the day before
     assert (await check_in(api))["newCheckIn"] is True
@@ -248,6 +257,7 @@ async def test_muted_members_may_still_check_in(api):
 
 
 async def test_a_check_in_counts_as_activity_on_its_local_day(api):
+    pin_zone(api, "Asia/Shanghai")
     day = date(2030, 3, 10)
     set_clock(local(api, day, 0, 10))  # still the 9th in UTC
     await check_in(api)

@@ -52,6 +52,9 @@ from tests.contest_steps import (
 from tests.forum import MODERATOR, concurrently, create_board, pk_of, promote
 from tests.moderation_steps import moderate
 
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
+
 
 async def open_contest(api, **fields: Any) -> dict[str, Any]:
     """A board and a contest in it, with the clock moved to its OPEN window."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -20,9 +20,13 @@ from mallforum.scratch import delete_keys
 from models import ActivityDay, Comment, Like, LikeSubject, Topic
 from resolvers import counters
 from resolvers.counters import Tally
+from tests.clock_steps import pin_clock
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.growth_steps import check_in
 from tests.moderation_steps import moderate
+
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
 
 VIEWS = "query($id: ID!) { topic(id: $id) { viewCount } }"
 NODE = "query($id: ID!) { node(id: $id) { ... on Topic { viewCount } } }"
@@ -73,6 +77,7 @@ async def a_topic(api, **fields):
 
 
 async def test_a_reader_counts_once_a_day_and_again_the_next_day(api, app):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     topic = await a_topic(api)
     assert await views(api, topic["id"], as_="bob") == 1
     assert await views(api, topic["id"], as_="bob") == 1
@@ -82,6 +87,7 @@ async def test_a_reader_counts_once_a_day_and_again_the_next_day(api, app):
 
 
 async def test_anonymous_readers_count_once_a_day_by_address(api, app):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     topic = await a_topic(api)
     assert await anonymous_views(app, topic["id"], "203.0.113.7") == 1
     assert await anonymous_views(app, topic["id"], "203.0.113.7") == 1
@@ -290,6 +296,7 @@ async def held_active(app, day) -> int:
 
 
 async def test_active_members_count_each_member_once_a_day(api, app, settings):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     topic = await a_topic(api)  # alice is active
     await create_comment(api, topic["id"], author="bob")
     await api(LIKE, {"id": topic["id"]}, as_="bob")  # bob again: still one
@@ -307,6 +314,7 @@ async def test_active_members_count_each_member_once_a_day(api, app, settings):
 
 
 async def test_active_members_come_back_from_the_rows(api, app, settings, redis_down):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     topic = await a_topic(api)
     for member in ("bob", "carol", "dave", "erin"):
         await api(LIKE, {"id": topic["id"]}, as_=member)

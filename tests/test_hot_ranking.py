@@ -20,6 +20,9 @@ from resolvers.topics import hot_score
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.moderation_steps import moderate
 
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
+
 HOT = """
 query($slug: String!, $first: Int, $after: String, $tag: String) {
   board(slug: $slug) {

@@ -11,6 +11,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from mallforum import clock, reconcile, redis_store, scratch
 from mallforum.auth import Principal
 from mallforum.clock import now
@@ -33,6 +35,7 @@ from models import (
 from moderation import Pipeline
 from resolvers import comments, growth, leaderboards, likes, moderation_cases, topics
 from resolvers.loaders import Loaders
+from tests.clock_steps import local, pin_clock, set_clock
 from tests.forum import (
     MODERATOR,
     concurrently,
@@ -42,9 +45,11 @@ from tests.forum import (
     pk_of,
     promote,
 )
-from tests.growth_steps import local, set_clock
 from tests.moderation_steps import HoldWord
 from tests.test_likes import LIKE, UNLIKE, like, unlike
+
+#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
+pytestmark = pytest.mark.calendar
 
 KINDS = ("EXPERIENCE", "LIKES_RECEIVED", "POSTS")
 PERIODS = ("DAILY", "WEEKLY", "MONTHLY", "ALL_TIME")
@@ -420,6 +425,7 @@ async def ids_of(*subs: str) -> list[int]:
 
 
 async def test_likes_count_for_the_author_and_ties_go_to_who_got_there_first(api):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     board = await create_board(api)
     first = await create_topic(api, board["id"], author="alice")
     second = await create_topic(api, board["id"], author="bob")
@@ -440,6 +446,7 @@ async def test_likes_count_for_the_author_and_ties_go_to_who_got_there_first(api
 
 
 async def test_hidden_content_takes_its_post_and_likes_off_and_restoring_puts_them_back(api):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     board = await create_board(api)
     topic = await create_topic(api, board["id"], author="alice")
     comment = await create_comment(api, topic["id"], author="bob")
@@ -460,6 +467,7 @@ async def test_hidden_content_takes_its_post_and_likes_off_and_restoring_puts_th
 
 
 async def test_a_banned_member_drops_out_and_comes_back_with_what_the_rows_say(api):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     board = await create_board(api)
     topic = await create_topic(api, board["id"], author="alice")
     await like(api, topic["id"], as_="bob")
@@ -523,6 +531,7 @@ async def test_period_keys_expire_a_day_after_their_period_and_all_time_ones_nev
 
 
 async def test_first_is_capped_at_100_and_an_unknown_board_has_no_leaderboard(api):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     response = await api.post(LEADERBOARD, {"first": 101})
     assert response.json()["errors"][0]["extensions"]["code"] == "INVALID"
     board = await create_board(api)
@@ -612,6 +621,7 @@ async def test_leaderboards_answer_from_the_rows_while_redis_is_down(
 
 
 async def test_a_cold_leaderboard_is_rebuilt_once_for_50_readers_at_once(api, app, sql_statements):
+    pin_clock(api, date(2031, 6, 2), 0, 30)  # a Monday: the activity stays within its week
     board_ids, _ = await community_with_boards(api)
     await some_activity(api, board_ids, random.Random(50), 40)
     store = app.state.services["redis"]
@@ -633,6 +643,7 @@ async def test_a_cold_leaderboard_is_rebuilt_once_for_50_readers_at_once(api, ap
 async def test_the_top_20_costs_the_same_statements_for_20_members_as_for_100(
     api, redis_down, sql_statements
 ):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     small, large = await create_board(api, "small"), await create_board(api, "large")
     joined = now()
     await Member.bulk_create(
@@ -676,6 +687,7 @@ async def test_the_top_20_costs_the_same_statements_for_20_members_as_for_100(
 
 
 async def test_rebuild_all_writes_every_current_leaderboard_from_the_rows(api, app, settings):
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     board_ids, slugs = await community_with_boards(api)
     await some_activity(api, board_ids, random.Random(36), 30)
     await assert_all_match(api, slugs, settings.zone)
@@ -694,6 +706,7 @@ async def test_likes_unlikes_and_hiding_at_once_leave_every_leaderboard_right(
     """Members like and unlike one author's topics all at once, over HTTP, while a moderator
     hides and restores one of them: the updates reach Redis in whatever order, and every
     leaderboard still equals the rows."""
+    pin_clock(api, date(2031, 5, 14), 10)  # a Wednesday morning: one day, week and month
     board = await create_board(api)
     texts = ["Serum review", "Best sunscreen for summer", "My skin care routine"]
     topics_ = [

@@ -10,6 +10,7 @@ import re
 import sys
 from typing import Any
 
+from mallforum import clock
 from mallforum.scratch import delete_keys
 from tests.forum import LIKE, create_board, create_comment, create_topic
 from tests.growth_steps import check_in
@@ -54,6 +55,7 @@ async def rebuild_redis(settings) -> str:
         "MALLFORUM_REDIS_PREFIX": settings.redis_prefix,
         "MALLFORUM_TIMEZONE": settings.timezone,
         "MALLFORUM_JWT_SECRET": settings.jwt_secret,
+        **clock.environment(),
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -4,12 +4,13 @@ reconcile rebuilds what it missed."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from mallforum import clock, reconcile
 from models import Comment, ContentStatus, Like, Topic
 from schema.schema import build_schema
+from tests.clock_steps import pin_clock
 from tests.contest_steps import create_contest, submit, voted
 from tests.forum import (
     ADMIN,
@@ -127,7 +128,9 @@ def test_every_query_the_schema_serves_is_read_in_the_outage():
 
 
 async def community(api) -> dict[str, Any]:
-    """A board with topics, comments, likes, a contest with votes and check-ins."""
+    """A board with topics, comments, likes, a contest with votes and check-ins, made within
+    one day, week and month (the leaderboards show them all)."""
+    pin_clock(api, date(2031, 5, 14), 9)  # a Wednesday morning
     board = await create_board(api, "beauty")
     first = await create_topic(api, board["id"], "alice", productSkus=["SKU-1"])
     second = await create_topic(api, board["id"], "carol", title="Second", tags=["lipstick"])
