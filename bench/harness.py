@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mallforum.scratch import StoreUnavailable, scratch_settings
 from mallforum.settings import Settings
+from tests.stores import StoreUnavailable, scratch_settings
 
 #: The JWT secret of the benchmarks' own app.
 BENCH_SECRET = "mallforum-bench-secret-0123456789abcdef"

@@ -1,7 +1,7 @@
 """Leaderboard benchmark: the top 20 and one member's rank on a leaderboard of a million
 members, read through the service and with raw redis-py in the same run.
 
-Creates a PostgreSQL database and a Redis prefix of its own (mallforum.scratch), COPYs
+Creates a PostgreSQL database and a Redis prefix of its own (tests/stores.py), COPYs
 `--members` members and one ledger row each (experience 1 to 1,000,000, at random times of
 the past year, so totals tie and ties go by time), and lets the first read of the all-time
 EXPERIENCE leaderboard rebuild it from the rows (timed: it is what a cold key costs). Then,
@@ -42,11 +42,11 @@ from mallforum.auth import Principal, mint_token
 from mallforum.context import Context
 from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
-from mallforum.scratch import REDIS_URL
 from mallforum.settings import Settings
 from resolvers import leaderboards
 from resolvers.leaderboards import Leaderboard, LeaderboardKind, LeaderboardPeriod
 from resolvers.loaders import Loaders
+from tests.stores import REDIS_URL
 
 TOP = 20
 WARM_UPS = 50

@@ -33,12 +33,12 @@ from pathlib import Path
 
 from mallforum.clock import now
 from mallforum.redis_store import RedisStore
-from mallforum.scratch import REDIS_URL, delete_keys, require_stores
 from mallforum.settings import HookSpec, Settings
 from models import Member, MemberRole
 from moderation import ContentDraft, Pipeline, Standing, VerdictAction
 from moderation.hooks import HookServices, build_pipeline
 from moderation.words import WordMatcher, WordRule, default_rules
+from tests.stores import REDIS_URL, delete_keys, require_stores
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "moderation_corpus.tsv"
 #: The common CJK block, where generated patterns are drawn from.

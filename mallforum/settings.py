@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mallforum import clock
-from mallforum.rules import (
+from mallforum.growth_rules import (
     DEFAULT_EARNINGS,
     DEFAULT_LEVELS,
     EARNED_REASONS,

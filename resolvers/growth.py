@@ -30,9 +30,9 @@ from mallforum import outbox
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.growth_rules import PRIVILEGE_ACTIONS, LevelRule, Privilege
 from mallforum.ids import decode_id
 from mallforum.redis_store import RedisStore
-from mallforum.rules import PRIVILEGE_ACTIONS, LevelRule, Privilege
 from mallforum.settings import Settings
 from mallforum.transactions import after_commit, atomic
 from models import (

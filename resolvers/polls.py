@@ -19,8 +19,8 @@ from mallforum import events
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.growth_rules import Privilege
 from mallforum.ids import decode_id, parse_id
-from mallforum.rules import Privilege
 from mallforum.transactions import atomic
 from models import ContentStatus, Poll, PollBallot, PollOption, Topic, TopicKind
 from resolvers import growth

@@ -21,9 +21,9 @@ from mallforum import events
 from mallforum.clock import now
 from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.growth_rules import Privilege
 from mallforum.ids import decode_id
 from mallforum.rendering import render_markdown
-from mallforum.rules import Privilege
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
 from models import (

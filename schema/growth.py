@@ -8,8 +8,8 @@ from typing import Annotated
 import strawberry
 
 import models
+from mallforum.growth_rules import LevelRule
 from mallforum.ids import encode_id
-from mallforum.rules import LevelRule
 from resolvers import badges as badge_resolvers
 from resolvers import growth
 from resolvers.growth import CheckInResult

@@ -31,11 +31,11 @@ from tortoise import Tortoise
 from mallforum import clock, reconcile
 from mallforum.app import create_app
 from mallforum.auth import mint_token
-from mallforum.scratch import StoreUnavailable, delete_keys, scratch_settings
 from mallforum.settings import Settings
 from moderation import Pipeline
 from resolvers.badges import sync_catalogue
 from tests.moderation_steps import HoldWord
+from tests.stores import StoreUnavailable, delete_keys, scratch_settings
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
 CLOCK_START_VARIABLE = "MALLFORUM_TEST_CLOCK_START"

@@ -9,7 +9,7 @@ from datetime import UTC, date, timedelta
 import pytest
 
 from mallforum import clock
-from mallforum.rules import CheckInRule
+from mallforum.growth_rules import CheckInRule
 from models import ActivityDay, CheckIn, Member, MemberStatus, PointReason, PointTransaction
 from tests.clock_steps import local, pin_clock, pin_zone, set_clock
 from tests.forum import concurrently

@@ -12,7 +12,6 @@ import pytest
 from mallforum import clock
 from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
-from mallforum.scratch import delete_keys
 from models import (
     BadgeAward,
     Contest,
@@ -51,6 +50,7 @@ from tests.contest_steps import (
 )
 from tests.forum import MODERATOR, concurrently, create_board, pk_of, promote
 from tests.moderation_steps import moderate
+from tests.stores import delete_keys
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar

@@ -16,7 +16,6 @@ from tortoise.exceptions import IntegrityError
 
 from mallforum import clock, reconcile
 from mallforum.redis_store import view_shard
-from mallforum.scratch import delete_keys
 from models import ActivityDay, Comment, Like, LikeSubject, Topic
 from resolvers import counters
 from resolvers.counters import Tally
@@ -24,6 +23,7 @@ from tests.clock_steps import pin_clock
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.growth_steps import check_in
 from tests.moderation_steps import moderate
+from tests.stores import delete_keys
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from mallforum import clock
-from mallforum.scratch import delete_keys
 from models import Topic, TopicListing
 from resolvers import counters
 from resolvers.topics import hot_score
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.moderation_steps import moderate
+from tests.stores import delete_keys
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar

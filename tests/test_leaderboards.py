@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mallforum import clock, reconcile, redis_store, scratch
+from mallforum import clock, reconcile, redis_store
 from mallforum.auth import Principal
 from mallforum.clock import now
 from mallforum.context import Context
@@ -35,6 +35,7 @@ from models import (
 from moderation import Pipeline
 from resolvers import comments, growth, leaderboards, likes, moderation_cases, topics
 from resolvers.loaders import Loaders
+from tests import stores
 from tests.clock_steps import local, pin_clock, set_clock
 from tests.forum import (
     MODERATOR,
@@ -583,7 +584,7 @@ async def test_every_leaderboard_is_right_again_after_redis_loses_its_data(api, 
     services = app.state.services
     working = services["redis"]
     flushed = RedisStore.connect(
-        scratch.REDIS_URL.rsplit("/", 1)[0] + f"/{FLUSHED_DB}", settings.redis_prefix
+        stores.REDIS_URL.rsplit("/", 1)[0] + f"/{FLUSHED_DB}", settings.redis_prefix
     )
     assert await flushed.client.dbsize() == 0, f"Redis database {FLUSHED_DB} is not free"
     services["redis"] = flushed

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from mallforum.rules import Privilege
+from mallforum.growth_rules import Privilege
 from mallforum.settings import Settings
 from models import Comment, Member, PointReason, PointTransaction, Redemption, Topic
 from tests.forum import (

@@ -11,9 +11,9 @@ import sys
 from typing import Any
 
 from mallforum import clock
-from mallforum.scratch import delete_keys
 from tests.forum import LIKE, create_board, create_comment, create_topic
 from tests.growth_steps import check_in
+from tests.stores import delete_keys
 
 #: The keys that hold data rebuilt from the rows (not locks, drafts or markers).
 REBUILT = re.compile(r":(lb:\{[^}]*\}|hot:\{b\d+\}|active:\{active\}:[\d-]+)$")
