@@ -39,12 +39,18 @@ from asgi_lifespan import LifespanManager
 from bench.harness import BenchFailure, bench_settings, percentile, run
 from mallforum.app import create_app
 from mallforum.auth import Principal, mint_token
-from mallforum.context import Context
 from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
+from mirrors.leaderboards.periods import (
+    Leaderboard,
+    LeaderboardKind,
+    LeaderboardPeriod,
+    ranked_member,
+    window_of,
+)
 from resolvers import leaderboards
-from resolvers.leaderboards import Leaderboard, LeaderboardKind, LeaderboardPeriod
+from resolvers.context import Context
 from resolvers.loaders import Loaders
 from tests.stores import REDIS_URL
 
@@ -148,7 +154,7 @@ async def bench(settings: Settings, members: int, samples: int) -> None:
         services = app.state.services
         store: RedisStore = services["redis"]
         client = store.client
-        board = Leaderboard(KIND, leaderboards.window_of(PERIOD, datetime.now(UTC), settings.zone))
+        board = Leaderboard(KIND, window_of(PERIOD, datetime.now(UTC), settings.zone))
         key = board.key(store.keys)
         viewers = [
             m
@@ -164,7 +170,7 @@ async def bench(settings: Settings, members: int, samples: int) -> None:
                 redis=store,
                 principal=principal,
                 viewer=viewer,
-                loaders=Loaders(viewer.pk if viewer else None),
+                loaders=Loaders(viewer.pk if viewer else None, store),
                 moderation=services["moderation"],
                 word_rules=services["word_rules"],
             )
@@ -184,7 +190,7 @@ async def bench(settings: Settings, members: int, samples: int) -> None:
             return viewers[next(turn) % len(viewers)]
 
         async def raw_rank() -> None:
-            member = leaderboards.ranked_member(next_viewer().pk)
+            member = ranked_member(next_viewer().pk)
             async with client.pipeline(transaction=False) as pipe:
                 pipe.zrank(key, member)
                 pipe.zscore(key, member)
@@ -214,7 +220,7 @@ async def bench(settings: Settings, members: int, samples: int) -> None:
             ]:
                 raise BenchFailure("the GraphQL top 20 differs from the service's")
             probe = viewers[0]
-            rank = await client.zrank(key, leaderboards.ranked_member(probe.pk))
+            rank = await client.zrank(key, ranked_member(probe.pk))
             place = (await graphql(RANK_QUERY, probe))["viewerRank"]
             if place is None or place["rank"] != rank + 1:
                 raise BenchFailure(f"viewerRank {place} but ZRANK {rank}")

@@ -38,13 +38,13 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from bench.harness import BenchFailure, Report, bench_settings, percentile, run
-from mallforum import reconcile
+from mallforum import missed_writes
 from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.ids import parse_id
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
-from resolvers import counters
+from mirrors.hot import BUILT
 
 ADMIN = "bench-admin"
 BOARD_SLUG = "bench-likes"
@@ -195,12 +195,12 @@ async def check(
     off = [t for t in want if held[t] != counted[t]]
     report.check(not off, "Redis holds each topic's like_count", f"topics off: {off}")
     ranked = await redis.client.zrange(redis.keys.board_hot(board), 0, -1, desc=True)
-    hot = [int(m) for m in ranked if m != counters.BUILT.encode()]
+    hot = [int(m) for m in ranked if m != BUILT.encode()]
     same = hot == [row["topic_id"] for row in listing]
     report.check(same, "the HOT set in Redis is the listing rows' order", f"{len(hot)} topics")
     rebuilt = await redis.client.exists(redis.keys.reconciled_at())
     report.check(
-        not reconcile.pending() and not rebuilt,
+        not missed_writes.pending() and not rebuilt,
         "Redis kept up by itself",
         "no Redis write was missed, no rebuild from PostgreSQL ran",
     )

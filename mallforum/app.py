@@ -17,15 +17,16 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from mallforum import database, outbox, reconcile, redis_store
+from mallforum import database, outbox
 from mallforum.auth import AuthMiddleware, Principal
-from mallforum.context import Context
 from mallforum.events import EventHub
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings, get_settings
+from mirrors import reconcile, views
 from moderation.hooks import HookServices, build_pipeline
 from moderation.rule_store import WordRuleStore
-from resolvers import badges, counters
+from resolvers import badges
+from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.members import provision_member
 from schema.schema import build_schema
@@ -49,9 +50,9 @@ class GraphQLView(GraphQL):
         self, request: Request | WebSocket, response: Response
     ) -> Context:
         principal: Principal | None = request.scope.get("state", {}).get("principal")
-        redis_store.serving.set(self.state["redis"])  # before provisioning: it writes
+        redis = self.state["redis"]
         viewer = (
-            await provision_member(self.settings, principal, self.state["moderation"])
+            await provision_member(self.settings, redis, principal, self.state["moderation"])
             if principal
             else None
         )
@@ -66,10 +67,10 @@ class GraphQLView(GraphQL):
             )
         return Context(
             settings=self.settings,
-            redis=self.state["redis"],
+            redis=redis,
             principal=principal,
             viewer=viewer,
-            loaders=Loaders(viewer.pk if viewer else None),
+            loaders=Loaders(viewer.pk if viewer else None, redis),
             moderation=self.state["moderation"],
             word_rules=self.state["word_rules"],
             request=request,
@@ -108,8 +109,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         state["moderation"] = build_pipeline(services)
         tasks = [
             asyncio.create_task(word_rules.follow(), name="word-rules"),
-            asyncio.create_task(reconcile.watch(settings, state), name="reconcile"),
-            asyncio.create_task(counters.flushing_views(settings, state["redis"]), name="views"),
+            asyncio.create_task(reconcile.watch(settings, state["redis"]), name="reconcile"),
+            asyncio.create_task(views.flushing_views(settings, state["redis"]), name="views"),
         ]
         try:
             async with outbox.running_worker(settings):
@@ -118,7 +119,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await counters.flush_views_logged(state["redis"])  # what this process counted last
+            await views.flush_views_logged(state["redis"])  # what this process counted last
             await state["events"].close()
             await state["redis"].close()
             await database.close_database()

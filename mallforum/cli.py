@@ -69,8 +69,8 @@ def _seed(args: argparse.Namespace) -> None:
 
 
 def _rebuild_redis(args: argparse.Namespace) -> None:
-    from mallforum.reconcile import rebuild_all
     from mallforum.redis_store import RedisStore
+    from mirrors.reconcile import rebuild_all
 
     settings = get_settings()
     if settings.uses_embedded_redis:

@@ -9,7 +9,7 @@ production refuses."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 OFFSET_VARIABLE = "MALLFORUM_CLOCK_OFFSET"
 
@@ -20,6 +20,11 @@ _offset = timedelta(seconds=float(os.environ.get(OFFSET_VARIABLE) or 0))
 def now() -> datetime:
     """The current UTC time, shifted by whatever a test has asked for."""
     return datetime.now(UTC) + _offset
+
+
+def today(zone: tzinfo) -> date:
+    """The calendar day `now()` falls on in `zone` (the community's, in its settings)."""
+    return now().astimezone(zone).date()
 
 
 def travel(delta: timedelta) -> None:

@@ -81,6 +81,11 @@ async def close_database() -> None:
     await Tortoise.close_connections()
 
 
+def on_postgres() -> bool:
+    """Whether the open database is PostgreSQL (not the embedded SQLite file)."""
+    return bool(Tortoise.get_connection("default").capabilities.dialect == "postgres")
+
+
 async def database_answers() -> bool:
     """True when a trivial statement succeeds (for /readyz)."""
     try:

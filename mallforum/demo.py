@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from mallforum import redis_store
 from mallforum.auth import Principal
-from mallforum.context import Context
 from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
@@ -13,6 +11,7 @@ from moderation import Pipeline
 from moderation.hooks import HookServices, build_stage
 from moderation.rule_store import WordRuleStore
 from resolvers import badges, boards, comments, growth, likes, members, rewards, topics
+from resolvers.context import Context
 from resolvers.loaders import Loaders
 
 BOARDS = [
@@ -67,7 +66,7 @@ def _context(
         redis=redis,
         principal=principal,
         viewer=member,
-        loaders=Loaders(member.pk if member else None),
+        loaders=Loaders(member.pk if member else None, redis),
         moderation=pipeline,
         word_rules=word_rules,
     )
@@ -88,13 +87,12 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     """
     if await Board.exists():
         return False
-    redis_store.serving.set(redis)  # the writes below update Redis as a request's would
     await badges.sync_catalogue(settings)  # so the demo's members earn badges
     word_rules = WordRuleStore(redis)
     await word_rules.refresh()  # the database's rules too, as the server would apply them
     pipeline = _pipeline(settings, redis, word_rules)
     admin = Principal("demo-admin", "社区管理员", None, frozenset({"admin"}))
-    admin_member = await members.provision_member(settings, admin, pipeline)
+    admin_member = await members.provision_member(settings, redis, admin, pipeline)
     admin_ctx = _context(settings, redis, pipeline, word_rules, admin, admin_member)
     board_ids = {}
     for slug, name, description, kind, level in BOARDS:
@@ -103,7 +101,7 @@ async def seed_demo(settings: Settings, redis: RedisStore) -> bool:
     people = []
     for sub, nickname in MEMBERS:
         principal = Principal(sub, nickname, None, frozenset())
-        member = await members.provision_member(settings, principal, pipeline)
+        member = await members.provision_member(settings, redis, principal, pipeline)
         people.append(
             lambda m=member, p=principal: _context(settings, redis, pipeline, word_rules, p, m)
         )

@@ -8,7 +8,6 @@ multi-key commands share in a `{hash tag}` so the names are Redis Cluster safe.
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from datetime import date
 
 import redis.asyncio as redis
@@ -19,6 +18,10 @@ from redis.exceptions import RedisError
 from mallforum.settings import Settings
 
 log = logging.getLogger(__name__)
+
+#: What a Redis call raises when Redis does not answer, or not in time: the callers answer
+#: from PostgreSQL, or note the write as missed for the reconcile.
+REDIS_FAILURES = (RedisError, OSError, TimeoutError)
 
 #: Topics' view counters are spread over this many hash tags (Redis Cluster slots).
 VIEW_SHARDS = 16
@@ -35,7 +38,7 @@ class RedisKeys:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
 
-    # ------------------------------------------------ counters (resolvers.counters)
+    # ------------------------------------------------ counters (mirrors: views, tallies, hot...)
 
     def topic_readers(self, topic_id: int, day: date) -> str:
         """HyperLogLog of who read the topic on `day` (members and anonymous addresses):
@@ -120,12 +123,12 @@ class RedisKeys:
         """Held (SET NX PX) by the one reader rebuilding the contest's ranking."""
         return f"{self.prefix}:contest:{{c{contest_id}}}:rebuild"
 
-    # ------------------------------------------------ leaderboards (resolvers.leaderboards)
+    # ------------------------------------------------ leaderboards (mirrors.leaderboards)
 
     def leaderboard(self, kind: str, scope: str, period: str) -> str:
         """Sorted set of the members on one leaderboard (`kind`: xp, likes or posts; `scope`:
         all, or b<board id>; `period`: d2024-03-05, w2024-W10, m2024-03 or all): member ids
-        zero-padded to 20 digits, scored by `-total × 2^k + ticks` (resolvers.leaderboards),
+        zero-padded to 20 digits, scored by `-total × 2^k + ticks` (mirrors.leaderboards),
         so ZRANGE from the lowest score is the ranking; plus the member `~built:<snapshot>`
         scored +inf, naming the PostgreSQL snapshot it was built from. Without it the
         leaderboard is cold: updates skip it and the next read rebuilds it. Expires a day
@@ -153,19 +156,14 @@ class RedisKeys:
         return f"{self.leaderboard(kind, scope, period)}:draft:{token}"
 
     def reconcile_lock(self) -> str:
-        """Held (SET NX EX) by the one process rebuilding Redis from PostgreSQL after an
-        outage (`mallforum.reconcile`)."""
+        """Held (SET NX PX) by the one process rebuilding Redis from PostgreSQL after an
+        outage (`mirrors.reconcile`)."""
         return f"{self.prefix}:reconcile:lock"
 
     def reconciled_at(self) -> str:
         """When the last such rebuild began (Unix seconds): a process whose missed writes
         all came before it has nothing left to reconcile."""
         return f"{self.prefix}:reconcile:at"
-
-
-#: The store of the request being served, for writes deep inside a transaction (the points
-#: ledger) that schedule Redis updates without a Context at hand. Set with each Context.
-serving: ContextVar[RedisStore | None] = ContextVar("serving_redis_store", default=None)
 
 
 class RedisStore:

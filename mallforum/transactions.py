@@ -6,8 +6,8 @@ when the outermost block commits, and drops it when its block rolls back (a save
 rolls back drops only what was scheduled inside it). Outside any transaction it runs at once.
 
 A callback that fails because Redis did not answer is logged and noted with
-`mallforum.reconcile.missed`, so the reconcile rebuilds from PostgreSQL what Redis missed once
-it answers again; the caller's write has already succeeded and is not disturbed.
+`mallforum.missed_writes.note`, so the reconcile rebuilds from PostgreSQL what Redis missed
+once it answers again; the caller's write has already succeeded and is not disturbed.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 
-from redis.exceptions import RedisError
 from tortoise.transactions import in_transaction
 
-from mallforum import reconcile
+from mallforum import missed_writes
+from mallforum.redis_store import REDIS_FAILURES
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,6 @@ async def after_commit(callback: Callback) -> None:
 async def _run(callback: Callback) -> None:
     try:
         await callback()
-    except (RedisError, OSError, TimeoutError) as error:
+    except REDIS_FAILURES as error:
         log.warning("Redis missed a write (%r): it will be reconciled", error)
-        reconcile.missed()
+        missed_writes.note()

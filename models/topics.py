@@ -111,3 +111,38 @@ class TagFollow(Model):
     class Meta:
         table = "tag_follow"
         unique_together = (("member", "tag"),)
+
+
+# ---------------------------------------------------------------- the feeds listing rows name
+
+
+def normalize_tag(tag: str) -> str:
+    """A tag as topics store it and feeds name it: trimmed, without '#', case-folded."""
+    return tag.strip().lstrip("#＃").strip().casefold()
+
+
+def board_facet(board_id: int, tag: str | None = None) -> str:
+    return f"board:{board_id}" if tag is None else f"board:{board_id}:tag:{normalize_tag(tag)}"
+
+
+def tag_facet(tag: str) -> str:
+    return f"tag:{normalize_tag(tag)}"
+
+
+def sku_facet(sku: str) -> str:
+    return f"sku:{sku.strip()}"
+
+
+def member_facet(member_id: int) -> str:
+    return f"member:{member_id}"
+
+
+def facets_of(topic: Topic) -> list[str]:
+    """Every feed a published topic appears in (the `facet` of its listing rows)."""
+    return [
+        board_facet(topic.board_id),
+        member_facet(topic.author_id),
+        *(board_facet(topic.board_id, tag) for tag in topic.tags),
+        *(tag_facet(tag) for tag in topic.tags),
+        *(sku_facet(sku) for sku in topic.product_skus),
+    ]

@@ -18,14 +18,15 @@ from __future__ import annotations
 from tortoise.expressions import Subquery
 
 from mallforum import events
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import decode_id
+from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
 from models import Comment, ContentStatus, PointReason, PointTransaction, Topic, TopicKind
 from resolvers import badges, growth
 from resolvers.comments import answer_reference, visible_comment
+from resolvers.context import Context
 from resolvers.topics import lock_topic
 
 
@@ -72,14 +73,15 @@ async def accept_answer(ctx: Context, comment_gid: str) -> Topic:
             for author_id in sorted(authors):
                 await growth.lock_member(author_id)
             if previous is not None:
-                await growth.revoke(ctx.settings, previous.author_id, answer_reference(previous.pk))
-            await _reward(ctx.settings, comment)
+                reference = answer_reference(previous.pk)
+                await growth.revoke(ctx.settings, ctx.redis, previous.author_id, reference)
+            await _reward(ctx.settings, ctx.redis, comment)
     ctx.loaders.topic_by_id.prime(topic.pk, topic, force=True)  # the payload shows the answer
     await events.topic_changed(ctx.redis, topic.pk, events.TopicEventKind.UPDATED)
     return topic
 
 
-async def _reward(settings: Settings, answer: Comment) -> None:
+async def _reward(settings: Settings, redis: RedisStore, answer: Comment) -> None:
     """The accepted answer's author earns, under a key of this acceptance, and may reach
     the answers_accepted badge; call with the author's row locked."""
     reference = answer_reference(answer.pk)
@@ -88,7 +90,7 @@ async def _reward(settings: Settings, answer: Comment) -> None:
     ).count()
     author = await growth.lock_member(answer.author_id)
     key = f"answer-accepted:{answer.pk}:{earned_before}"
-    await growth.earn(settings, author, PointReason.ANSWER_ACCEPTED, key, reference)
+    await growth.earn(settings, redis, author, PointReason.ANSWER_ACCEPTED, key, reference)
     accepted = await Topic.filter(
         accepted_answer_id__in=Subquery(Comment.filter(author_id=author.pk).values("id"))
     ).count()

@@ -15,12 +15,12 @@ from typing import Any
 from tortoise.expressions import F
 
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import decode_id
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
 from models import Badge, BadgeAward, BadgeKind, Member
+from resolvers.context import Context
 from resolvers.pagination import Page, SortKey, queryset_page
 
 RULES = frozenset(

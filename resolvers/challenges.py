@@ -18,9 +18,9 @@ from datetime import date, timedelta
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 
-from mallforum.clock import now
-from mallforum.context import Context
+from mallforum.clock import now, today
 from mallforum.errors import ErrorCode, Problems, UserFailure
+from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from models import (
     Badge,
@@ -41,6 +41,7 @@ from resolvers.contests import (
     require_open,
     share_contest,
 )
+from resolvers.context import Context
 from resolvers.topics import TITLE_MAX, TopicInput, clean_topic_input, postable_board, write_topic
 
 CHECK_IN_TITLE = "打卡 Day {day} · {title}"
@@ -91,7 +92,7 @@ async def viewer_progress(ctx: Context, contest: Contest) -> Progress | None:
     entry = await ctx.loaders.entry_of_viewer_by_contest_id.load(contest.pk)
     last = await ctx.loaders.last_check_in_of_viewer_by_contest_id.load(contest.pk)
     return Progress(
-        check_ins=counted_days(contest, entry, last, growth.today(ctx.settings)),
+        check_ins=counted_days(contest, entry, last, today(ctx.settings.zone)),
         required=contest.required_check_ins or 0,
         completed=entry is not None and entry.completed_at is not None,
         last_check_in_on=last,
@@ -106,7 +107,7 @@ async def check_in(
     contest = await contest_or_fail(ctx, contest_gid, "contestId")
     if contest.kind != ContestKind.CHALLENGE:
         raise UserFailure.of(ErrorCode.INVALID, "Only challenges take check-ins.", ["contestId"])
-    day = growth.today(ctx.settings)
+    day = today(ctx.settings.zone)
     entry = await ContestEntry.get_or_none(contest_id=contest.pk, author_id=member.pk)
     last = await _last_day(contest.pk, member.pk)
     title = CHECK_IN_TITLE.format(day=_next_day(contest, entry, last, day), title=contest.title)
@@ -122,7 +123,7 @@ async def check_in(
     progress: list[Progress] = []
 
     async def attach(topic: Topic, texts: dict[str, str]) -> None:
-        progress.append(await _record(ctx.settings, contest.pk, member.pk, topic, day))
+        progress.append(await _record(ctx.settings, ctx.redis, contest.pk, member.pk, topic, day))
 
     topic = await write_topic(
         ctx,
@@ -142,7 +143,7 @@ def _checked_in_today() -> UserFailure:
 
 
 async def _record(
-    settings: Settings, contest_id: int, member_id: int, topic: Topic, day: date
+    settings: Settings, redis: RedisStore, contest_id: int, member_id: int, topic: Topic, day: date
 ) -> Progress:
     """The check-in's row, the member's entry and progress, and the prize when this check-in
     completes the challenge: in the topic's transaction, under the member's row lock."""
@@ -175,6 +176,6 @@ async def _record(
         if prize is not None:
             entry.prize_id = prize.pk
             badge = await Badge.get_or_none(id=prize.badge_id) if prize.badge_id else None
-            await award_prize(settings, contest, entry, prize, member, badge)
+            await award_prize(settings, redis, contest, entry, prize, member, badge)
     await entry.save(update_fields=["check_in_count", "completed_at", "final_rank", "prize_id"])
     return Progress(count, required, entry.completed_at is not None, day)

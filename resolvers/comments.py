@@ -6,14 +6,17 @@ from tortoise.expressions import F, Q
 
 from mallforum import events
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
+from mallforum.redis_store import RedisStore
 from mallforum.rendering import render_markdown
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
+from mirrors import tallies
+from mirrors.leaderboards import updates as leaderboards
 from models import Comment, ContentStatus, Topic
-from resolvers import counters, growth, leaderboards
+from resolvers import growth
+from resolvers.context import Context
 from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import Page, SortKey, encode_cursor, page_size, queryset_page
 from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
@@ -132,9 +135,9 @@ async def create_comment(
         )
         if screened.status == ContentStatus.PUBLISHED:
             await _count(locked, comment, +1)
-            await counters.topic_changed(ctx.redis, locked.pk)
-            await growth.comment_published(ctx.settings, comment)
-            await leaderboards.content_shown(ctx.settings, comment, True)
+            await tallies.topic_changed(ctx.redis, locked.pk)
+            await growth.comment_published(ctx.settings, ctx.redis, comment)
+            await leaderboards.content_shown(ctx.settings, ctx.redis, comment, True)
         if screened.needs_case:
             await open_hook_case(comment, screened.reasons)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
@@ -157,7 +160,7 @@ async def _count(topic, comment: Comment, delta: int) -> None:
 
 
 async def change_comment_status(
-    settings: Settings, topic: Topic, comment: Comment, status: ContentStatus
+    settings: Settings, redis: RedisStore, topic: Topic, comment: Comment, status: ContentStatus
 ) -> None:
     """Set a comment's status, with its topic and then the comment locked, keeping the
     topic's and thread's counts, its author's likes received and earnings in step:
@@ -172,12 +175,12 @@ async def change_comment_status(
     elif is_published and not was_published:
         await _count(topic, comment, +1)
         await growth.likes_shown(comment, True)
-        await growth.comment_published(settings, comment)
+        await growth.comment_published(settings, redis, comment)
     if was_published != is_published:
-        await leaderboards.content_shown(settings, comment, is_published)
+        await leaderboards.content_shown(settings, redis, comment, is_published)
     if status == ContentStatus.DELETED:
-        await growth.revoke(settings, comment.author_id, f"Comment:{comment.pk}")
-        await withdraw_acceptance(settings, topic, comment)
+        await growth.revoke(settings, redis, comment.author_id, f"Comment:{comment.pk}")
+        await withdraw_acceptance(settings, redis, topic, comment)
 
 
 def answer_reference(comment_id: int) -> str:
@@ -186,14 +189,16 @@ def answer_reference(comment_id: int) -> str:
     return f"Answer:{comment_id}"
 
 
-async def withdraw_acceptance(settings: Settings, topic: Topic, comment: Comment) -> None:
+async def withdraw_acceptance(
+    settings: Settings, redis: RedisStore, topic: Topic, comment: Comment
+) -> None:
     """A deleted comment is no longer its question's answer: what accepting it earned is
     taken back. Call with the topic and the comment locked."""
     if topic.accepted_answer_id != comment.pk:
         return
     topic.accepted_answer_id = None
     await Topic.filter(id=topic.pk).update(accepted_answer_id=None)
-    await growth.revoke(settings, comment.author_id, answer_reference(comment.pk))
+    await growth.revoke(settings, redis, comment.author_id, answer_reference(comment.pk))
 
 
 async def lock_comment(comment_id: int) -> tuple[Topic, Comment]:
@@ -218,9 +223,9 @@ async def delete_comment(ctx: Context, comment_gid: str) -> str:
         await Comment.filter(id=comment.pk).update(status=ContentStatus.DELETED)
         if was_published:
             await _count(topic, comment, -1)
-            await counters.topic_changed(ctx.redis, topic.pk)
+            await tallies.topic_changed(ctx.redis, topic.pk)
             await growth.likes_shown(comment, False)
-            await leaderboards.content_shown(ctx.settings, comment, False)
-        await growth.revoke(ctx.settings, comment.author_id, f"Comment:{comment.pk}")
-        await withdraw_acceptance(ctx.settings, topic, comment)
+            await leaderboards.content_shown(ctx.settings, ctx.redis, comment, False)
+        await growth.revoke(ctx.settings, ctx.redis, comment.author_id, f"Comment:{comment.pk}")
+        await withdraw_acceptance(ctx.settings, ctx.redis, topic, comment)
     return comment_gid

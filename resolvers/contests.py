@@ -42,11 +42,13 @@ from tortoise.queryset import QuerySet
 
 from mallforum import events, outbox
 from mallforum.clock import now
-from mallforum.context import Context
+from mallforum.database import on_postgres
 from mallforum.errors import ErrorCode, Problems, QueryError, UserFailure
 from mallforum.ids import decode_id, encode_id
+from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
+from mirrors.contest_ranking import forget_ranking, live_ranks, put_ranking
 from models import (
     Badge,
     BadgeKind,
@@ -65,7 +67,7 @@ from models import (
     TopicKind,
 )
 from resolvers import badges, growth
-from resolvers.contest_ranking import forget_ranking, live_ranks, on_postgres, put_ranking
+from resolvers.context import Context
 from resolvers.pagination import (
     Page,
     SortKey,
@@ -374,7 +376,7 @@ async def _load_ranks(ctx: Context, entry_ids: Sequence[int]) -> list[int | None
         elif status == ContestStatus.FINISHED:
             ranks.update({e.pk: e.final_rank for e in members})
         elif status in (ContestStatus.OPEN, ContestStatus.VOTING):
-            ranks.update(await live_ranks(ctx, contest_id, [e.pk for e in members]))
+            ranks.update(await live_ranks(ctx.redis, contest_id, [e.pk for e in members]))
     return [ranks.get(i) for i in entry_ids]
 
 
@@ -605,7 +607,7 @@ async def cancel_contest(ctx: Context, contest_gid: str) -> Contest:
             raise UserFailure.of(ErrorCode.CLOSED, f"{contest.title} has finished already.")
         contest.cancelled_at = now()
         await contest.save(update_fields=["cancelled_at"])
-    await forget_ranking(ctx, contest.pk)
+    await forget_ranking(ctx.redis, contest.pk)
     await events.ranking_changed(ctx.redis, contest.pk)
     return contest
 
@@ -625,10 +627,10 @@ async def finalize_contest(ctx: Context, contest_gid: str) -> Contest:
             ends = closes_at(contest).isoformat()
             raise UserFailure.of(ErrorCode.CLOSED, f"{contest.title} runs until {ends}.")
         if contest.kind == ContestKind.SUBMISSION:
-            await _rank_and_award(ctx.settings, contest)
+            await _rank_and_award(ctx.settings, ctx.redis, contest)
         contest.finalized_at = now()
         await contest.save(update_fields=["finalized_at"])
-    await forget_ranking(ctx, contest.pk)
+    await forget_ranking(ctx.redis, contest.pk)
     await events.ranking_changed(ctx.redis, contest.pk)
     return contest
 
@@ -637,7 +639,7 @@ def prize_for(prizes: Sequence[ContestPrize], rank: int) -> ContestPrize | None:
     return next((p for p in prizes if p.rank_from <= rank <= p.rank_to), None)
 
 
-async def _rank_and_award(settings: Settings, contest: Contest) -> None:
+async def _rank_and_award(settings: Settings, redis: RedisStore, contest: Contest) -> None:
     """Fix the final scores and ranks of the published entries, and award the prize bands."""
     entries = await ContestEntry.select_for_update().filter(contest_id=contest.pk).order_by("id")
     published = set(
@@ -666,11 +668,12 @@ async def _rank_and_award(settings: Settings, contest: Contest) -> None:
         prize = by_id[entry.prize_id]
         member = await growth.lock_member(entry.author_id)
         badge = catalogue.get(prize.badge_id) if prize.badge_id else None
-        await award_prize(settings, contest, entry, prize, member, badge)
+        await award_prize(settings, redis, contest, entry, prize, member, badge)
 
 
 async def award_prize(
     settings: Settings,
+    redis: RedisStore,
     contest: Contest,
     entry: ContestEntry,
     prize: ContestPrize,
@@ -682,6 +685,7 @@ async def award_prize(
     if prize.points:
         await growth.post(
             settings,
+            redis,
             member,
             PointReason.CONTEST_PRIZE,
             f"contest:{contest.pk}:prize:{entry.pk}",
@@ -765,7 +769,7 @@ async def submit_entry(ctx: Context, data: EntryInput) -> ContestEntry:
         attach=attach,
     )
     [entry] = entered
-    await put_ranking(ctx, contest.pk, entry.pk, 0, new=True)
+    await put_ranking(ctx.redis, contest.pk, entry.pk, 0, new=True)
     ctx.loaders.topic_by_id.prime(topic.pk, topic, force=True)
     await refresh_contest(ctx, contest.pk)
     return entry
@@ -851,7 +855,7 @@ async def vote(ctx: Context, entry_gid: str, voted: bool) -> ContestEntry | None
         else:
             return locked if shown else None
         await ContestEntry.filter(id=entry.pk).update(vote_count=locked.vote_count)
-        await put_ranking(ctx, contest.pk, entry.pk, locked.vote_count, new=False)
+        await put_ranking(ctx.redis, contest.pk, entry.pk, locked.vote_count, new=False)
     ctx.loaders.voted_by_viewer.prime(entry.pk, voted, force=True)
     ctx.loaders.contest_entry_by_id.prime(entry.pk, locked, force=True)
     if voted:

@@ -20,21 +20,22 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.functions import Sum
 
-from mallforum import outbox
+from mallforum import clock, outbox
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.growth_rules import PRIVILEGE_ACTIONS, LevelRule, Privilege
 from mallforum.ids import decode_id
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from mallforum.transactions import after_commit, atomic
+from mirrors import active_members
+from mirrors.leaderboards import updates as leaderboards
 from models import (
     ActivityDay,
     CheckIn,
@@ -47,17 +48,13 @@ from models import (
     PointTransaction,
     Topic,
 )
-from resolvers import badges, counters, leaderboards
+from resolvers import badges
+from resolvers.context import Context
 from resolvers.pagination import Page, SortKey, queryset_page
 
 ADJUSTMENT_MAX = 1_000_000
 NOTE_MAX = 200
 KEY_MAX = 128
-
-
-def today(settings: Settings) -> date:
-    """The calendar day in the community's time zone."""
-    return now().astimezone(settings.zone).date()
 
 
 def level_of(settings: Settings, member: Member) -> LevelRule:
@@ -77,6 +74,7 @@ async def lock_member(member_id: int) -> Member:
 
 async def post(
     settings: Settings,
+    redis: RedisStore,
     member: Member,
     reason: PointReason,
     key: str,
@@ -95,7 +93,7 @@ async def post(
     earlier = await PointTransaction.get_or_none(idempotency_key=key)
     if earlier is not None:
         return earlier
-    day = today(settings)
+    day = clock.today(settings.zone)
     if daily_cap is not None:
         done = await PointTransaction.filter(member_id=member.pk, reason=reason, day=day).count()
         if done >= daily_cap:
@@ -120,7 +118,7 @@ async def post(
         created_at=now(),
     )
     await leaderboards.experience_posted(
-        settings, member.pk, experience, transaction.board_id, transaction.created_at
+        settings, redis, member.pk, experience, transaction.board_id, transaction.created_at
     )
     member.points = balance
     member.experience += experience
@@ -143,7 +141,12 @@ async def post(
 
 
 async def earn(
-    settings: Settings, member: Member, reason: PointReason, key: str, reference: str
+    settings: Settings,
+    redis: RedisStore,
+    member: Member,
+    reason: PointReason,
+    key: str,
+    reference: str,
 ) -> PointTransaction | None:
     """Award what `reason` earns by configuration, within its daily cap, to a locked member."""
     earning = settings.earning(reason)
@@ -151,6 +154,7 @@ async def earn(
         return None
     return await post(
         settings,
+        redis,
         member,
         reason,
         key,
@@ -161,32 +165,38 @@ async def earn(
     )
 
 
-async def topic_published(settings: Settings, topic: Topic) -> None:
+async def topic_published(settings: Settings, redis: RedisStore, topic: Topic) -> None:
     """A topic went public: its author earns (once per topic) and may reach a badge."""
     author = await lock_member(topic.author_id)
     reference = f"Topic:{topic.pk}"
-    await earn(settings, author, PointReason.TOPIC_CREATED, reference, reference)
+    await earn(settings, redis, author, PointReason.TOPIC_CREATED, reference, reference)
     published = await Topic.filter(author_id=author.pk, status=ContentStatus.PUBLISHED).count()
     await badges.evaluate(author.pk, "topics_published", published)
 
 
-async def topic_featured(settings: Settings, topic: Topic) -> None:
+async def topic_featured(settings: Settings, redis: RedisStore, topic: Topic) -> None:
     """A moderator featured a topic: its author earns (once per topic) and may reach a badge."""
     author = await lock_member(topic.author_id)
     reference = f"Topic:{topic.pk}"
-    await earn(settings, author, PointReason.TOPIC_FEATURED, f"featured:{topic.pk}", reference)
+    featured_key = f"featured:{topic.pk}"
+    await earn(settings, redis, author, PointReason.TOPIC_FEATURED, featured_key, reference)
     featured = await Topic.filter(author_id=author.pk, is_featured=True).count()
     await badges.evaluate(author.pk, "topics_featured", featured)
 
 
-async def comment_published(settings: Settings, comment: Comment) -> None:
+async def comment_published(settings: Settings, redis: RedisStore, comment: Comment) -> None:
     author = await lock_member(comment.author_id)
     reference = f"Comment:{comment.pk}"
-    await earn(settings, author, PointReason.COMMENT_CREATED, reference, reference)
+    await earn(settings, redis, author, PointReason.COMMENT_CREATED, reference, reference)
 
 
 async def like_changed(
-    settings: Settings, author_id: int, liker_id: int, reference: str, liked: bool
+    settings: Settings,
+    redis: RedisStore,
+    author_id: int,
+    liker_id: int,
+    reference: str,
+    liked: bool,
 ) -> None:
     """Another member liked (or unliked) the author's `reference`: the author's count of likes
     received follows, and the first like by that liker ever earns (self-likes never reach here)."""
@@ -195,13 +205,15 @@ async def like_changed(
     await Member.filter(id=author_id).update(likes_received=author.likes_received)
     if liked:
         key = f"like:{liker_id}:{reference}"
-        await earn(settings, author, PointReason.LIKE_RECEIVED, key, reference)
+        await earn(settings, redis, author, PointReason.LIKE_RECEIVED, key, reference)
         await badges.evaluate(author_id, "likes_received", author.likes_received)
 
 
 async def likes_shown(subject: Topic | Comment, shown: bool) -> None:
     """The subject was withdrawn (or published again): its likes by others leave (or rejoin)
     its author's count of likes received. Call with the subject's row locked."""
+    if not subject.like_count:
+        return
     kind = LikeSubject.TOPIC if isinstance(subject, Topic) else LikeSubject.COMMENT
     own = await Like.exists(member_id=subject.author_id, subject_kind=kind, subject_id=subject.pk)
     others = subject.like_count - int(own)
@@ -211,7 +223,7 @@ async def likes_shown(subject: Topic | Comment, shown: bool) -> None:
         await Member.filter(id=author.pk).update(likes_received=author.likes_received)
 
 
-async def revoke(settings: Settings, member_id: int, reference: str) -> None:
+async def revoke(settings: Settings, redis: RedisStore, member_id: int, reference: str) -> None:
     """Take back what the member earned by `reference` ("Topic:1", "Comment:2"), likes
     received on it included; in a transaction. Doing it again takes nothing more."""
     member = await lock_member(member_id)
@@ -227,6 +239,7 @@ async def revoke(settings: Settings, member_id: int, reference: str) -> None:
     latest = await rows.order_by("-id").first().values_list("id", flat=True)
     await post(
         settings,
+        redis,
         member,
         PointReason.CONTENT_REMOVED,
         f"removed:{reference}:{latest}",
@@ -269,6 +282,7 @@ async def adjust_points(
             raise UserFailure.of(ErrorCode.NOT_FOUND, "No member has that id.", ["memberId"])
         transaction = await post(
             ctx.settings,
+            ctx.redis,
             member,
             PointReason.ADMIN_ADJUSTMENT,
             f"admin:{member.pk}:{key}",
@@ -341,8 +355,8 @@ def check_links(ctx: Context, member: Member, *texts: str) -> None:
 
 async def record_activity(settings: Settings, redis: RedisStore, member_id: int) -> None:
     """Note that the member took part today; the 活跃之星 badge counts these days, and the
-    day's active members (`counters.active_members`) count the member once it commits."""
-    day = today(settings)
+    day's active members (`mirrors.active_members`) count the member once it commits."""
+    day = clock.today(settings.zone)
     if await ActivityDay.exists(member_id=member_id, day=day):
         return
     async with atomic():
@@ -350,7 +364,7 @@ async def record_activity(settings: Settings, redis: RedisStore, member_id: int)
         if await ActivityDay.exists(member_id=member_id, day=day):
             return
         await ActivityDay.create(member_id=member_id, day=day)
-        await after_commit(lambda: counters.member_active(redis, member_id, day))
+        await after_commit(lambda: active_members.member_active(redis, member_id, day))
         days = await ActivityDay.filter(
             member_id=member_id, day__gte=day.replace(day=1), day__lte=day
         ).count()
@@ -360,7 +374,7 @@ async def record_activity(settings: Settings, redis: RedisStore, member_id: int)
 def current_streak(settings: Settings, member: Member) -> int:
     """Consecutive days checked in, counting today or yesterday; 0 once a day is missed."""
     last = member.last_check_in_on
-    if last is None or last < today(settings) - timedelta(days=1):
+    if last is None or last < clock.today(settings.zone) - timedelta(days=1):
         return 0
     return member.check_in_streak
 
@@ -377,7 +391,7 @@ async def check_in(ctx: Context) -> CheckInResult:
     """签到: once per calendar day; the streak grows on consecutive days, else restarts."""
     viewer = ctx.require_unbanned_member()
     settings = ctx.settings
-    day = today(settings)
+    day = clock.today(settings.zone)
     async with atomic():
         member = await lock_member(viewer.pk)
         if member.last_check_in_on == day:
@@ -392,6 +406,7 @@ async def check_in(ctx: Context) -> CheckInResult:
         await Member.filter(id=member.pk).update(check_in_streak=streak, last_check_in_on=day)
         await post(
             settings,
+            ctx.redis,
             member,
             PointReason.CHECK_IN,
             f"check-in:{member.pk}:{day.isoformat()}",

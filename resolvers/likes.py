@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from mallforum import events
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, UserFailure
 from mallforum.ids import parse_id
 from mallforum.transactions import atomic
+from mirrors import tallies
+from mirrors.leaderboards import updates as leaderboards
 from models import Comment, ContentStatus, Like, LikeSubject, Topic
-from resolvers import counters, growth, leaderboards
+from resolvers import growth
 from resolvers.comments import visible_comment
+from resolvers.context import Context
 from resolvers.topics import lock_topic, save_counters, visible_topic
 
 
@@ -55,15 +57,17 @@ async def set_like(ctx: Context, global_id: str, liked: bool) -> Topic | Comment
             return subject
         if isinstance(subject, Topic):
             await save_counters(subject)
-            await counters.topic_changed(ctx.redis, subject.pk)
+            await tallies.topic_changed(ctx.redis, subject.pk)
         else:
             await Comment.filter(id=subject.pk).update(like_count=subject.like_count)
-            await counters.comment_likes_changed(ctx.redis, subject.pk)
+            await tallies.comment_likes_changed(ctx.redis, subject.pk)
         if subject.author_id != member.pk:  # self-likes count, but earn nothing
             reference = f"{kind.title()}:{subject_id}"
-            await growth.like_changed(ctx.settings, subject.author_id, member.pk, reference, liked)
+            await growth.like_changed(
+                ctx.settings, ctx.redis, subject.author_id, member.pk, reference, liked
+            )
             await leaderboards.like_changed(
-                ctx.settings, subject, member.pk, like.created_at, liked
+                ctx.settings, ctx.redis, subject, member.pk, like.created_at, liked
             )
     ctx.loaders.liked_by_viewer.prime((kind, subject_id), liked, force=True)
     if liked:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, QueryError
 from mallforum.events import TopicEventKind, contest_channel, topic_channel
 from mallforum.ids import decode_id
@@ -22,6 +21,7 @@ from resolvers.contests import (
     status_of,
     visible_contest,
 )
+from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.topics import visible_topic
 
@@ -35,7 +35,7 @@ class TopicEvent:
 
 def _fresh(ctx: Context) -> None:
     """A subscription's context lives as long as its socket: read each event anew."""
-    ctx.loaders = Loaders(ctx.viewer.pk if ctx.viewer else None)
+    ctx.loaders = Loaders(ctx.viewer.pk if ctx.viewer else None, ctx.redis)
 
 
 async def topic_events(ctx: Context, topic_gid: str) -> AsyncIterator[TopicEvent]:

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import partial
 from typing import TypeVar
 
 from strawberry.dataloader import DataLoader
 from tortoise.functions import Max
 from tortoise.models import Model
 
+from mallforum.redis_store import RedisStore
+from mirrors import views
 from models import (
     Badge,
     Board,
@@ -50,7 +53,7 @@ def _by_id(model: type[M]) -> DataLoader[int, M | None]:
 class Loaders:
     """The DataLoaders of one request."""
 
-    def __init__(self, viewer_id: int | None) -> None:
+    def __init__(self, viewer_id: int | None, redis: RedisStore) -> None:
         self.member_by_id: DataLoader[int, Member | None] = _by_id(Member)
         self.board_by_id: DataLoader[int, Board | None] = _by_id(Board)
         self.topic_by_id: DataLoader[int, Topic | None] = _by_id(Topic)
@@ -77,8 +80,10 @@ class Loaders:
         )
         #: Live contest ranks: made by resolvers.contests on first use, as they need Redis.
         self.contest_rank: DataLoader[int, int | None] | None = None
-        #: PendingViewsByTopicId: made by resolvers.counters on first use, as it needs Redis.
-        self.pending_views_by_topic_id: DataLoader[int, int] | None = None
+        #: PendingViewsByTopicId: views counted in Redis, not yet added to the topics' rows.
+        self.pending_views_by_topic_id: DataLoader[int, int] = DataLoader(
+            load_fn=partial(views.pending_views, redis)
+        )
         self._viewer_id = viewer_id
 
     def prime_many(self, loader: DataLoader[int, M | None], rows: Sequence[M]) -> None:

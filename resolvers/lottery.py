@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from tortoise.expressions import Subquery
 
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
 from mallforum.transactions import atomic
 from models import Comment, ContentStatus, Member, MemberStatus
+from resolvers.context import Context
 from resolvers.moderation_cases import require_moderator, write_log
 from resolvers.topics import visible_topic
 

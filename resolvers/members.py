@@ -10,13 +10,14 @@ from tortoise.exceptions import IntegrityError
 
 from mallforum.auth import Principal
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import Problems, UserFailure
+from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
 from models import Member, MemberRole, ModerationSource, PointReason, Purchase
 from moderation import Pipeline, Reason, VerdictAction
 from resolvers import badges, growth, moderation
+from resolvers.context import Context
 
 NICKNAME_MAX = 64
 #: The code of the reason that carries a held nickname on the member's case.
@@ -71,7 +72,7 @@ async def hold_nickname(member: Member, nickname: Nickname) -> None:
 
 
 async def provision_member(
-    settings: Settings, principal: Principal, pipeline: Pipeline
+    settings: Settings, redis: RedisStore, principal: Principal, pipeline: Pipeline
 ) -> Member | None:
     """The Member of a token's `sub`, created on its first request with the welcome gift
     (新手礼包) and, if the mall reported a purchase already, the verified-buyer badge; None
@@ -99,7 +100,7 @@ async def provision_member(
                 if nickname.held:
                     await hold_nickname(member, nickname)
                 key = f"welcome:{member.pk}"
-                await growth.earn(settings, member, PointReason.WELCOME_GIFT, key, key)
+                await growth.earn(settings, redis, member, PointReason.WELCOME_GIFT, key, key)
             # After the member is committed: a purchase reported meanwhile either is seen
             # here or, reported after this commit, finds the member in record_purchase.
             async with atomic():

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problem, UserFailure
 from models import (
     Comment,
@@ -33,6 +32,7 @@ from moderation import (
     Verdict,
     VerdictAction,
 )
+from resolvers.context import Context
 
 #: How far back a member's hidden posts count against them (`Standing.recent_rejections`).
 REJECTIONS_WINDOW = timedelta(days=30)

@@ -20,10 +20,11 @@ from tortoise.exceptions import IntegrityError
 
 from mallforum import events
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, QueryError, UserFailure
 from mallforum.ids import decode_id, encode_id, parse_id
 from mallforum.transactions import atomic
+from mirrors import tallies
+from mirrors.leaderboards import updates as leaderboards
 from models import (
     Comment,
     ContentStatus,
@@ -37,8 +38,9 @@ from models import (
     Report,
     Topic,
 )
-from resolvers import counters, growth, leaderboards
+from resolvers import growth
 from resolvers.comments import change_comment_status, lock_comment, visible_comment
+from resolvers.context import Context
 from resolvers.members import HELD_NICKNAME
 from resolvers.moderation import add_to_case, open_case_of, reason_row, target_kind
 from resolvers.pagination import Page, SortKey, queryset_page
@@ -136,10 +138,10 @@ async def lock_content(kind: str, pk: int) -> Locked | None:
 async def set_status(ctx: Context, locked: Locked, status: ContentStatus) -> None:
     """Change a locked item's status with everything that follows from it."""
     if isinstance(locked.item, Topic):
-        await change_status(ctx.settings, locked.item, status)
+        await change_status(ctx.settings, ctx.redis, locked.item, status)
     else:
-        await change_comment_status(ctx.settings, locked.topic, locked.item, status)
-    await counters.topic_changed(ctx.redis, locked.topic.pk)  # its counts and HOT entry
+        await change_comment_status(ctx.settings, ctx.redis, locked.topic, locked.item, status)
+    await tallies.topic_changed(ctx.redis, locked.topic.pk)  # its counts and HOT entry
     ctx.loaders.topic_by_id.prime(locked.topic.pk, locked.topic, force=True)
     if isinstance(locked.item, Comment):
         ctx.loaders.comment_by_id.prime(locked.item.pk, locked.item, force=True)
@@ -416,7 +418,7 @@ async def _set_flag(ctx: Context, topic: Topic, action: str) -> None:
     setattr(topic, name, value)
     await Topic.filter(id=topic.pk).update(**{name: value})
     if action == "FEATURE":
-        await growth.topic_featured(ctx.settings, topic)
+        await growth.topic_featured(ctx.settings, ctx.redis, topic)
     ctx.loaders.topic_by_id.prime(topic.pk, topic, force=True)
 
 
@@ -475,7 +477,7 @@ async def ban_member(ctx: Context, member_gid: str, reason: str) -> Member:
         member = await growth.lock_member(target.pk)
         member.status, member.muted_until = MemberStatus.BANNED, None
         await Member.filter(id=member.pk).update(status=member.status, muted_until=None)
-        await leaderboards.member_banned(ctx.settings, member.pk)
+        await leaderboards.ban_changed(ctx.settings, ctx.redis, member.pk)
         await write_log(moderator, "BAN", global_id(member), text)
     return member
 
@@ -490,6 +492,6 @@ async def restore_member(ctx: Context, member_gid: str, note: str | None) -> Mem
         member.status, member.muted_until = MemberStatus.ACTIVE, None
         await Member.filter(id=member.pk).update(status=member.status, muted_until=None)
         if was_banned:
-            await leaderboards.member_restored(ctx.settings, member.pk)
+            await leaderboards.ban_changed(ctx.settings, ctx.redis, member.pk)
         await write_log(moderator, "RESTORE_MEMBER", global_id(member), text)
     return member

@@ -17,13 +17,13 @@ from tortoise.expressions import F
 
 from mallforum import events
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.growth_rules import Privilege
 from mallforum.ids import decode_id, parse_id
 from mallforum.transactions import atomic
 from models import ContentStatus, Poll, PollBallot, PollOption, Topic, TopicKind
 from resolvers import growth
+from resolvers.context import Context
 from resolvers.topics import (
     Attach,
     TopicInput,

@@ -18,11 +18,11 @@ from tortoise.expressions import F
 
 from mallforum import outbox
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
 from mallforum.transactions import atomic
 from models import Member, PointReason, Redemption, RedemptionStatus, RewardItem
+from resolvers.context import Context
 from resolvers.growth import KEY_MAX, level_too_low, lock_member, post, require_privilege
 from resolvers.pagination import Page, SortKey, queryset_page
 
@@ -166,6 +166,7 @@ async def redeem(ctx: Context, item_gid: str, idempotency_key: str) -> Redemptio
         if item.cost_points:
             await post(
                 ctx.settings,
+                ctx.redis,
                 member,
                 PointReason.REDEMPTION,
                 f"redemption:{redemption.pk}",
@@ -223,6 +224,7 @@ async def settle(ctx: Context, redemption_gid: str, issued: bool) -> Redemption:
             if redemption.cost_points:
                 await post(
                     ctx.settings,
+                    ctx.redis,
                     member,
                     PointReason.REDEMPTION_REFUND,
                     f"refund:{redemption.pk}",

@@ -19,13 +19,15 @@ from tortoise.queryset import QuerySet
 
 from mallforum import events
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.growth_rules import Privilege
 from mallforum.ids import decode_id
+from mallforum.redis_store import RedisStore
 from mallforum.rendering import render_markdown
 from mallforum.settings import Settings
 from mallforum.transactions import atomic
+from mirrors import tallies, views
+from mirrors.leaderboards import updates as leaderboards
 from models import (
     Board,
     BoardKind,
@@ -36,7 +38,9 @@ from models import (
     TopicKind,
     TopicListing,
 )
-from resolvers import counters, growth, leaderboards
+from models.topics import facets_of, normalize_tag
+from resolvers import growth
+from resolvers.context import Context
 from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
 
@@ -78,33 +82,6 @@ def top_key(likes: int, topic_id: int) -> int:
 
 
 # ---------------------------------------------------------------- feeds
-
-
-def board_facet(board_id: int, tag: str | None = None) -> str:
-    return f"board:{board_id}" if tag is None else f"board:{board_id}:tag:{normalize_tag(tag)}"
-
-
-def tag_facet(tag: str) -> str:
-    return f"tag:{normalize_tag(tag)}"
-
-
-def sku_facet(sku: str) -> str:
-    return f"sku:{sku.strip()}"
-
-
-def member_facet(member_id: int) -> str:
-    return f"member:{member_id}"
-
-
-def facets_of(topic: Topic) -> list[str]:
-    """Every feed a published topic appears in."""
-    return [
-        board_facet(topic.board_id),
-        member_facet(topic.author_id),
-        *(board_facet(topic.board_id, tag) for tag in topic.tags),
-        *(tag_facet(tag) for tag in topic.tags),
-        *(sku_facet(sku) for sku in topic.product_skus),
-    ]
 
 
 async def publish_listings(topic: Topic, board: Board) -> None:
@@ -202,8 +179,15 @@ async def view_topic(ctx: Context, topic_id: int) -> Topic | None:
     if topic is None or topic.status != ContentStatus.PUBLISHED:
         return topic
     reader = f"m:{ctx.viewer.pk}" if ctx.viewer else ctx.anonymous_key
-    await counters.count_view(ctx.settings, ctx.redis, topic.pk, reader)  # flushed in batches
+    await views.count_view(ctx.settings, ctx.redis, topic.pk, reader)  # flushed in batches
     return topic
+
+
+async def view_count(ctx: Context, topic: Topic) -> int:
+    """What `Topic.viewCount` shows: the row's count and the views not yet flushed to it
+    (batched for a page of topics). Views being flushed at that instant are briefly left
+    out, never counted twice."""
+    return topic.view_count + await ctx.loaders.pending_views_by_topic_id.load(topic.pk)
 
 
 async def author_is_verified_buyer(ctx: Context, topic: Topic) -> bool:
@@ -218,10 +202,6 @@ async def author_is_verified_buyer(ctx: Context, topic: Topic) -> bool:
 
 
 # ---------------------------------------------------------------- input
-
-
-def normalize_tag(tag: str) -> str:
-    return tag.strip().lstrip("#＃").strip().casefold()
 
 
 @dataclass
@@ -292,7 +272,9 @@ async def postable_board(ctx: Context, member: Member, board_id: int, *field: st
     return board
 
 
-async def change_status(settings: Settings, topic: Topic, status: ContentStatus) -> None:
+async def change_status(
+    settings: Settings, redis: RedisStore, topic: Topic, status: ContentStatus
+) -> None:
     """Set a locked topic's status, keeping its board's count, its feed rows and what its
     author earned in step: publishing earns (once per topic), deleting takes it back."""
     was_listed = topic.status == ContentStatus.PUBLISHED
@@ -307,11 +289,11 @@ async def change_status(settings: Settings, topic: Topic, status: ContentStatus)
         await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") + 1)
         await publish_listings(topic, await Board.get(id=topic.board_id))
         await growth.likes_shown(topic, True)
-        await growth.topic_published(settings, topic)
+        await growth.topic_published(settings, redis, topic)
     if was_listed != is_listed:
-        await leaderboards.content_shown(settings, topic, is_listed)
+        await leaderboards.content_shown(settings, redis, topic, is_listed)
     if status == ContentStatus.DELETED:
-        await growth.revoke(settings, topic.author_id, f"Topic:{topic.pk}")
+        await growth.revoke(settings, redis, topic.author_id, f"Topic:{topic.pk}")
 
 
 async def lock_topic(topic_id: int) -> Topic:
@@ -398,9 +380,9 @@ async def write_topic(
         )
         if attach is not None:
             await attach(topic, screened.texts)
-        await change_status(ctx.settings, topic, screened.status)
+        await change_status(ctx.settings, ctx.redis, topic, screened.status)
         if topic.status == ContentStatus.PUBLISHED:
-            await counters.topic_changed(ctx.redis, topic.pk)  # into its board's HOT set
+            await tallies.topic_changed(ctx.redis, topic.pk)  # into its board's HOT set
         if screened.needs_case:
             await open_hook_case(topic, screened.reasons)
     ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
@@ -455,8 +437,8 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
         if listed:
             await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
-                await change_status(ctx.settings, topic, screened.status)  # held for review
-                await counters.topic_changed(ctx.redis, topic.pk)  # out of the HOT set
+                await change_status(ctx.settings, ctx.redis, topic, screened.status)  # held
+                await tallies.topic_changed(ctx.redis, topic.pk)  # out of the HOT set
         if screened and (
             screened.flagged or screened.status == topic.status == ContentStatus.PENDING_REVIEW
         ):
@@ -471,8 +453,9 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
 async def delete_topic(ctx: Context, topic_gid: str) -> str:
     _, found = await editable_topic(ctx, topic_gid, "id")
     async with atomic():
-        await change_status(ctx.settings, await lock_topic(found.pk), ContentStatus.DELETED)
-        await counters.topic_changed(ctx.redis, found.pk)
+        topic = await lock_topic(found.pk)
+        await change_status(ctx.settings, ctx.redis, topic, ContentStatus.DELETED)
+        await tallies.topic_changed(ctx.redis, found.pk)
     return topic_gid
 
 

@@ -12,13 +12,13 @@ import re
 from functools import cache
 
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id, encode_id
 from mallforum.transactions import atomic
 from models import Member, WordListAction, WordRule
 from moderation.rule_store import next_revision
 from moderation.words import default_rules, folded_pattern
+from resolvers.context import Context
 from resolvers.moderation_cases import require_moderator_to_read, write_log
 
 PATTERN_MAX = 100

@@ -8,9 +8,9 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 
-from mallforum.context import Context
 from mallforum.errors import ErrorCode as ErrorCodeValues
 from mallforum.errors import Problem, UserFailure
+from resolvers.context import Context
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 T = TypeVar("T")

@@ -9,10 +9,11 @@ import strawberry
 
 import models
 from mallforum.ids import encode_id, parse_id
+from models.topics import member_facet
 from resolvers import badges as badge_resolvers
 from resolvers import members as member_resolvers
 from resolvers.growth import current_streak, level_of
-from resolvers.topics import TopicSort, member_facet, topic_page
+from resolvers.topics import TopicSort, topic_page
 from schema.common import (
     ERRORS,
     After,

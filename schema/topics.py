@@ -9,8 +9,8 @@ import strawberry
 
 import models
 from mallforum.ids import encode_id, parse_id
+from models.topics import sku_facet
 from resolvers import boards as board_resolvers
-from resolvers import counters
 from resolvers import polls as poll_resolvers
 from resolvers import topics as topic_resolvers
 from resolvers.comments import topic_comments
@@ -65,8 +65,8 @@ ContentStatus = described_enum(
 
 
 async def _view_count(root: Any, info: Info) -> int:
-    """The row's count and the views counted since the last flush (resolvers.counters)."""
-    return await counters.view_count(context(info), root.model)
+    """The row's count and the views counted since the last flush (mirrors.views)."""
+    return await topic_resolvers.view_count(context(info), root.model)
 
 
 @strawberry.type(description="A topic (帖子) in a board.")
@@ -283,7 +283,7 @@ class TopicQueries:
     ) -> Connection[Topic]:
         page = await topic_resolvers.topic_page(
             context(info),
-            [topic_resolvers.sku_facet(sku)],
+            [sku_facet(sku)],
             sort or topic_resolvers.TopicSort.HOT,
             first,
             after,

@@ -28,7 +28,7 @@ from redis.asyncio import ConnectionPool
 from starlette.applications import Starlette
 from tortoise import Tortoise
 
-from mallforum import clock, reconcile
+from mallforum import clock, missed_writes
 from mallforum.app import create_app
 from mallforum.auth import mint_token
 from mallforum.settings import Settings
@@ -113,7 +113,7 @@ async def clean_state(app: Starlette, settings: Settings) -> AsyncIterator[None]
         )
     await sync_catalogue(settings)  # the badge catalogue, as start-up leaves it
     await delete_keys(settings)
-    reconcile.forget()
+    missed_writes.forget()
     clock.reset()
     zone = settings.timezone
     yield

@@ -14,11 +14,12 @@ import httpx
 import pytest
 from tortoise.exceptions import IntegrityError
 
-from mallforum import clock, reconcile
+from mallforum import clock, missed_writes
 from mallforum.redis_store import view_shard
+from mirrors import active_members, hot, tallies
+from mirrors.tallies import Tally
+from mirrors.views import flush_views, flush_views_logged
 from models import ActivityDay, Comment, Like, LikeSubject, Topic
-from resolvers import counters
-from resolvers.counters import Tally
 from tests.clock_steps import pin_clock
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.growth_steps import check_in
@@ -116,7 +117,7 @@ async def test_a_flush_adds_the_views_of_many_topics_with_one_update(
             await views(api, topic["id"], as_=reader)
     expected = {t["id"]: 1 + n % 4 for n, t in enumerate(topics)}
     with sql_statements as counted:
-        flushed = await counters.flush_views(store(app))
+        flushed = await flush_views(store(app))
     assert flushed == sum(expected.values())
     updates = [s for s in counted.statements if s.lstrip().upper().startswith("WITH")]
     assert len(updates) == 1 and len(counted.statements) == 1, counted.statements
@@ -125,7 +126,7 @@ async def test_a_flush_adds_the_views_of_many_topics_with_one_update(
         assert await pending(app, topic_id) is None
         assert await shown(api, topic_id) == count  # shown once, not twice
     with sql_statements as counted:
-        assert await counters.flush_views(store(app)) == 0
+        assert await flush_views(store(app)) == 0
     assert counted.statements == []
 
 
@@ -135,13 +136,13 @@ async def test_views_counted_while_flushes_run_are_not_lost(api, app):
     for reader in readers:  # members exist first, so the reads below are only reads
         await api("{ viewer { id } }", as_=reader)
     reads = [api.post(VIEWS, {"id": topic["id"]}, as_=reader) for reader in readers]
-    flushes = [counters.flush_views(store(app)) for _ in range(8)]
+    flushes = [flush_views(store(app)) for _ in range(8)]
     mixed: list = [*reads, *flushes]
     random.Random(3).shuffle(mixed)
     for answer in await asyncio.gather(*mixed):
         if isinstance(answer, httpx.Response):
             assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
-    await counters.flush_views(store(app))
+    await flush_views(store(app))
     assert await row_views(topic["id"]) == 40
     assert await pending(app, topic["id"]) is None
     assert await shown(api, topic["id"]) == 40
@@ -157,12 +158,12 @@ async def test_a_failed_flush_puts_the_views_back(api, app, no_rate_limits):
     broken_key = redis.keys.pending_views(view_shard(broken_pk))
     await redis.client.hincrby(broken_key, str(broken_pk), -5)  # breaks view_count >= 0
     with pytest.raises(IntegrityError):
-        await counters.flush_views(redis)
+        await flush_views(redis)
     assert await row_views(read["id"]) == 0
     assert await pending(app, read["id"]) == 3 and await pending(app, broken["id"]) == -5
     assert await shown(api, read["id"]) == 3
     await redis.client.hdel(broken_key, str(broken_pk))
-    assert await counters.flush_views(redis) == 3
+    assert await flush_views(redis) == 3
     assert await row_views(read["id"]) == 3
 
 
@@ -171,7 +172,7 @@ async def test_a_read_while_redis_is_down_answers_without_counting(api, app, red
     assert await views(api, topic["id"], as_="bob") == 1
     async with redis_down():
         assert await views(api, topic["id"], as_="carol") == 0  # the row's count alone
-        assert await counters.flush_views_logged(store(app)) == 0
+        assert await flush_views_logged(store(app)) == 0
     assert await views(api, topic["id"], as_="carol") == 2
 
 
@@ -209,8 +210,8 @@ async def test_counts_in_redis_are_exact_after_fifty_concurrent_likes(api, app):
     assert (await Comment.get(id=pk_of(comment["id"]))).like_count == 20
     await concurrently(api.post(UNLIKE, {"id": topic["id"]}, as_=fan) for fan in fans[:25])
     assert await held_tally(app, topic["id"]) == {"likes": 25, "comments": 1}
-    tallies = await counters.topic_tallies(store(app), [pk_of(topic["id"])])
-    assert tallies == {pk_of(topic["id"]): Tally(likes=25, comments=1)}
+    held = await tallies.topic_tallies(store(app), [pk_of(topic["id"])])
+    assert held == {pk_of(topic["id"]): Tally(likes=25, comments=1)}
 
 
 async def test_counts_in_redis_equal_the_rows_after_concurrent_likes_and_unlikes(api, app):
@@ -263,9 +264,9 @@ async def test_counts_come_back_from_the_rows_after_redis_forgets_everything(api
     await delete_keys(settings)
     assert await held_tally(app, topic["id"]) == {}
     pk, comment_pk = pk_of(topic["id"]), pk_of(comment["id"])
-    assert await counters.topic_tallies(store(app), [pk]) == {pk: Tally(likes=3, comments=2)}
+    assert await tallies.topic_tallies(store(app), [pk]) == {pk: Tally(likes=3, comments=2)}
     assert await held_tally(app, topic["id"]) == {"likes": 3, "comments": 2}  # copied again
-    assert await counters.comment_like_counts(store(app), pk, [comment_pk]) == {comment_pk: 1}
+    assert await tallies.comment_like_counts(store(app), pk, [comment_pk]) == {comment_pk: 1}
     assert await held_comment_likes(app, topic["id"], comment["id"]) == 1
     await api(LIKE, {"id": topic["id"]}, as_="gina")  # and kept from there
     assert await held_tally(app, topic["id"]) == {"likes": 4, "comments": 2}
@@ -280,10 +281,10 @@ async def test_likes_while_redis_is_down_count_and_a_rebuild_catches_redis_up(
     async with redis_down():
         for fan in ("carol", "dave"):
             assert (await api(LIKE, {"id": topic["id"]}, as_=fan))["like"]["likeCount"] >= 2
-        assert await counters.topic_tallies(store(app), [pk]) == {pk: Tally(3, 0)}  # the rows
-        assert reconcile.pending()
+        assert await tallies.topic_tallies(store(app), [pk]) == {pk: Tally(3, 0)}  # the rows
+        assert missed_writes.pending()
     assert await held_tally(app, topic["id"]) == {"likes": 1, "comments": 0}  # it missed two
-    assert await counters.rebuild_all(settings, store(app)) >= 1
+    assert await tallies.rebuild_all(store(app)) >= 1
     assert await held_tally(app, topic["id"]) == {"likes": 3, "comments": 0}
 
 
@@ -303,13 +304,13 @@ async def test_active_members_count_each_member_once_a_day(api, app, settings):
     await api(LIKE, {"id": topic["id"]}, as_="carol")
     day = clock.now().astimezone(settings.zone).date()
     assert await held_active(app, day) == 3  # added as each member's first activity committed
-    assert await counters.active_members(settings, store(app), day) == 3
+    assert await active_members.active_members(store(app), day) == 3
     clock.travel(timedelta(days=1))
     await check_in(api, "carol")
     await check_in(api, "dave")
     next_day = day + timedelta(days=1)
-    assert await counters.active_members(settings, store(app), next_day) == 2
-    assert await counters.active_members(settings, store(app), day) == 3
+    assert await active_members.active_members(store(app), next_day) == 2
+    assert await active_members.active_members(store(app), day) == 3
     assert await ActivityDay.filter(day=next_day).count() == 2
 
 
@@ -320,16 +321,16 @@ async def test_active_members_come_back_from_the_rows(api, app, settings, redis_
         await api(LIKE, {"id": topic["id"]}, as_=member)
     day = clock.now().astimezone(settings.zone).date()
     await delete_keys(settings)
-    assert await counters.active_members(settings, store(app), day) == 5  # rebuilt from rows
+    assert await active_members.active_members(store(app), day) == 5  # rebuilt from rows
     assert await held_active(app, day) == 5
     async with redis_down():
         await api(LIKE, {"id": topic["id"]}, as_="frank")
-        assert await counters.active_members(settings, store(app), day) == 6  # the rows
-    assert await counters.active_members(settings, store(app), day) == 5  # Redis missed frank
-    await counters.rebuild_all(settings, store(app))
-    assert await counters.active_members(settings, store(app), day) == 6
+        assert await active_members.active_members(store(app), day) == 6  # the rows
+    assert await active_members.active_members(store(app), day) == 5  # Redis missed frank
+    await active_members.rebuild_recent(settings, store(app))
+    assert await active_members.active_members(store(app), day) == 6
     quiet_day = day - timedelta(days=30)
-    assert await counters.active_members(settings, store(app), quiet_day) == 0
+    assert await active_members.active_members(store(app), quiet_day) == 0
 
 
 async def test_rebuild_all_writes_every_board_and_the_recent_days(
@@ -338,8 +339,10 @@ async def test_rebuild_all_writes_every_board_and_the_recent_days(
     for slug in ("beauty", "fashion"):
         board = await create_board(api, slug)
         await create_topic(api, board["id"], author="alice", title=slug)
-    written = await counters.rebuild_all(settings, store(app))
-    assert written == 2 + 2 + counters.ACTIVE_REBUILD_DAYS  # boards, tallies, days
     redis = store(app)
+    assert await hot.rebuild_all(redis) == 2  # the boards
+    assert await tallies.rebuild_all(redis) == 2  # the tallies Redis holds
+    days = await active_members.rebuild_recent(settings, redis)
+    assert days == active_members.ACTIVE_REBUILD_DAYS
     for board_pk in (1, 2):
-        assert await redis.client.zscore(redis.keys.board_hot(board_pk), counters.BUILT)
+        assert await redis.client.zscore(redis.keys.board_hot(board_pk), hot.BUILT)

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from mallforum import clock
+from mirrors import hot, reconcile
 from models import Topic, TopicListing
-from resolvers import counters
 from resolvers.topics import hot_score
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.moderation_steps import moderate
@@ -97,7 +97,7 @@ async def board_of_topics(api, no_rate_limits) -> list[dict]:
 
 async def test_hot_order_from_redis_is_the_database_order(api, app, board_of_topics, redis_down):
     from_redis = await hot_order(api)  # the first read builds the board's set
-    assert await store(app).client.zscore(store(app).keys.board_hot(1), counters.BUILT)
+    assert await store(app).client.zscore(store(app).keys.board_hot(1), hot.BUILT)
     assert from_redis == await database_order(api, redis_down)  # same ids, same cursors
     assert ids(from_redis) == await computed_order(1)
 
@@ -217,7 +217,7 @@ async def test_a_lost_set_is_rebuilt_once_for_twenty_readers_at_once(
         edges = answer["board"]["topics"]["edges"]
         assert [(e["cursor"], e["node"]["id"]) for e in edges] == expected
     redis = store(app)
-    assert await redis.client.zscore(redis.keys.board_hot(1), counters.BUILT)
+    assert await redis.client.zscore(redis.keys.board_hot(1), hot.BUILT)
     assert await redis.client.ttl(redis.keys.board_hot(1)) == -1  # kept, not expiring
 
 
@@ -226,7 +226,7 @@ async def test_writes_between_a_rebuilds_read_and_its_write_are_kept(
 ):
     topics = board_of_topics
     await hot_order(api)
-    rebuild = counters.HotRebuild(store(app), 1)
+    rebuild = hot.HotRebuild(store(app), 1)
     assert await rebuild.begin(force=True) == 1
     rows = await rebuild.read()
     # Committed after the rebuild read the rows: a topic rises, one leaves, one arrives.
@@ -248,7 +248,7 @@ async def test_the_order_answers_from_the_database_while_redis_is_down_and_catch
         await like(api, board_of_topics[6]["id"], *(f"quiet-{n}" for n in range(35)))
         while_down = await hot_order(api)
     assert while_down[0][1] == board_of_topics[6]["id"]
-    await counters.rebuild_all(settings, store(app))  # what the reconcile runs
+    await reconcile.rebuild_all(settings, store(app))  # what the reconcile runs
     assert await hot_order(api) == while_down
 
 

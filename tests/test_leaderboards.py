@@ -13,13 +13,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mallforum import clock, reconcile, redis_store
+from mallforum import clock, missed_writes
 from mallforum.auth import Principal
 from mallforum.clock import now
-from mallforum.context import Context
 from mallforum.errors import UserFailure
 from mallforum.ids import encode_id
 from mallforum.redis_store import RedisStore
+from mirrors import reconcile
+from mirrors.leaderboards import build
+from mirrors.leaderboards.periods import ranked_member
 from models import (
     Comment,
     ContentStatus,
@@ -33,7 +35,8 @@ from models import (
     TopicKind,
 )
 from moderation import Pipeline
-from resolvers import comments, growth, leaderboards, likes, moderation_cases, topics
+from resolvers import comments, growth, likes, moderation_cases, topics
+from resolvers.context import Context
 from resolvers.loaders import Loaders
 from tests import stores
 from tests.clock_steps import local, pin_clock, set_clock
@@ -249,7 +252,7 @@ class Community:
             redis=services["redis"],
             principal=Principal(sub, sub, None, frozenset(roles)),
             viewer=member,
-            loaders=Loaders(member.pk),
+            loaders=Loaders(member.pk, services["redis"]),
             moderation=self.pipeline,
             word_rules=services["word_rules"],
         )
@@ -376,7 +379,6 @@ async def test_every_leaderboard_equals_the_count_from_the_rows_over_random_even
     slugs = {pk_of(board["id"]): board["slug"] for board in boards}
     community = Community(app, settings, rng)
     community.ids = {m.mall_user_id: m.pk for m in await Member.all()}
-    redis_store.serving.set(app.state.services["redis"])
     store = app.state.services["redis"]
 
     events, batch = 1600, 8
@@ -616,7 +618,7 @@ async def test_leaderboards_answer_from_the_rows_while_redis_is_down(
     async with redis_down():
         await some_activity(api, board_ids, rng, 20)  # writes succeed
         await assert_all_match(api, slugs, settings.zone, viewers=["alice", "dave"])
-        assert reconcile.pending()  # the keys missed those writes
+        assert missed_writes.pending()  # the keys missed those writes
     assert await reconcile.reconcile(settings, app.state.services["redis"])
     await assert_all_match(api, slugs, settings.zone, viewers=["erin"])
 
@@ -695,8 +697,8 @@ async def test_rebuild_all_writes_every_current_leaderboard_from_the_rows(api, a
     store = app.state.services["redis"]
     wrong = store.keys.leaderboard("posts", "all", "all")
     (alice,) = await ids_of("alice")
-    await store.client.zadd(wrong, {leaderboards.ranked_member(alice): -1000 * 2**31})
-    written = await leaderboards.rebuild_all(settings, store)
+    await store.client.zadd(wrong, {ranked_member(alice): -1000 * 2**31})
+    written = await build.rebuild_all(settings, store)
     assert written == 3 * 4 * (1 + len(slugs))  # kinds × periods × (community, boards)
     await assert_all_match(api, slugs, settings.zone, viewers=["alice"])
 

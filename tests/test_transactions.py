@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mallforum import reconcile
+from mallforum import missed_writes
 from mallforum.transactions import after_commit, atomic
 from models import Board, BoardKind
 
@@ -82,4 +82,4 @@ async def test_a_redis_write_that_fails_is_noted_for_the_reconcile(redis, redis_
         await new_board("beauty")
         await after_commit(marking(redis, "beauty"))
     assert await Board.exists(slug="beauty")  # the write stands
-    assert reconcile.pending()
+    assert missed_writes.pending()

@@ -16,14 +16,13 @@ from __future__ import annotations
 import asyncio
 import bisect
 import logging
-import secrets
 
-from redis.exceptions import RedisError
 from tortoise import Tortoise
 from tortoise.transactions import in_transaction
 
-from mallforum.context import Context
-from mallforum.redis_store import RedisStore
+from mallforum.redis_store import REDIS_FAILURES, RedisStore
+from mirrors import locks
+from mirrors.postgres import for_share, id_list
 from models import ContentStatus, Contest, ContestEntry
 
 log = logging.getLogger(__name__)
@@ -40,11 +39,6 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 if ARGV[3] == 'new' then return redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2]) end
 return redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2])
 """
-#: KEYS[1]: a lock; ARGV[1]: its holder's token. Releases it only for its holder.
-RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 def _ranked(entry_id: int) -> str:
@@ -57,45 +51,43 @@ def _ranked(entry_id: int) -> str:
 _stale_rankings: set[int] = set()
 
 
-async def _drop_stale(ctx: Context) -> None:
+async def _drop_stale(redis: RedisStore) -> None:
     if not _stale_rankings:
         return
     stale = list(_stale_rankings)
-    async with ctx.redis.client.pipeline(transaction=False) as pipe:
+    async with redis.client.pipeline(transaction=False) as pipe:
         for contest_id in stale:
-            pipe.delete(ctx.redis.keys.contest_ranking(contest_id))
+            pipe.delete(redis.keys.contest_ranking(contest_id))
         await pipe.execute()
     _stale_rankings.difference_update(stale)
 
 
-def on_postgres() -> bool:
-    return bool(Tortoise.get_connection("default").capabilities.dialect == "postgres")
-
-
-async def put_ranking(ctx: Context, contest_id: int, entry_id: int, votes: int, new: bool) -> None:
+async def put_ranking(
+    redis: RedisStore, contest_id: int, entry_id: int, votes: int, new: bool
+) -> None:
     """Write an entry's votes to the contest's ranking, if Redis holds it. Vote counts are
     written while the entry's row is locked, so they arrive in order; when Redis does not
     answer the vote still counts, and the ranking heals when it expires."""
-    key = ctx.redis.keys.contest_ranking(contest_id)
+    key = redis.keys.contest_ranking(contest_id)
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            await _drop_stale(ctx)
-            await ctx.redis.client.eval(
+            await _drop_stale(redis)
+            await redis.client.eval(
                 PUT_IF_RANKED, 1, key, -votes, _ranked(entry_id), "new" if new else ""
             )
-    except (RedisError, OSError, TimeoutError) as error:
+    except REDIS_FAILURES as error:
         _stale_rankings.add(contest_id)
         log.warning(
             "ranking of contest %s not updated: Redis did not answer (%s)", contest_id, error
         )
 
 
-async def forget_ranking(ctx: Context, contest_id: int) -> None:
+async def forget_ranking(redis: RedisStore, contest_id: int) -> None:
     """Drop the live ranking of a contest that has ended for good."""
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            await ctx.redis.client.delete(ctx.redis.keys.contest_ranking(contest_id))
-    except (RedisError, OSError, TimeoutError) as error:
+            await redis.client.delete(redis.keys.contest_ranking(contest_id))
+    except REDIS_FAILURES as error:
         log.warning(
             "ranking of contest %s not dropped: Redis did not answer (%s)", contest_id, error
         )
@@ -114,21 +106,21 @@ async def forget_all(redis: RedisStore) -> int:
     return len(keys)
 
 
-async def rebuild_ranking(ctx: Context, contest_id: int) -> bool:
+async def rebuild_ranking(redis: RedisStore, contest_id: int) -> bool:
     """Write the contest's ranking from the rows; False when another reader is at it.
 
     The entries are read FOR SHARE, so a vote being counted is waited for and the next one
     waits until the ranking is written: no vote falls between the rows and the set."""
-    client, keys = ctx.redis.client, ctx.redis.keys
-    lock, token = keys.contest_ranking_rebuild(contest_id), secrets.token_hex(8)
-    if not await client.set(lock, token, nx=True, px=REBUILD_LOCK_MS):
+    client, keys = redis.client, redis.keys
+    lock = keys.contest_ranking_rebuild(contest_id)
+    token = await locks.take(redis, lock, REBUILD_LOCK_MS)
+    if token is None:
         return False
     try:
         async with in_transaction() as connection:
             _, rows = await connection.execute_query(
                 'SELECT "id", "vote_count" FROM "contest_entry"'
-                f' WHERE "contest_id" = {int(contest_id)} ORDER BY "id"'
-                + (" FOR SHARE" if on_postgres() else "")
+                f' WHERE "contest_id" = {int(contest_id)} ORDER BY "id"' + for_share()
             )
             key = keys.contest_ranking(contest_id)
             async with asyncio.timeout(REDIS_TIMEOUT_SECONDS), client.pipeline() as pipe:
@@ -138,15 +130,17 @@ async def rebuild_ranking(ctx: Context, contest_id: int) -> bool:
                     pipe.pexpire(key, RANKING_TTL_MS)
                 await pipe.execute()
     finally:
-        await client.eval(RELEASE, 1, lock, token)
+        await locks.release(redis, lock, token)
     return True
 
 
-async def _redis_places(ctx: Context, contest_id: int, entry_ids: list[int]) -> list[int | None]:
-    key = ctx.redis.keys.contest_ranking(contest_id)
+async def _redis_places(
+    redis: RedisStore, contest_id: int, entry_ids: list[int]
+) -> list[int | None]:
+    key = redis.keys.contest_ranking(contest_id)
     async with (
         asyncio.timeout(REDIS_TIMEOUT_SECONDS),
-        ctx.redis.client.pipeline(transaction=False) as pipe,
+        redis.client.pipeline(transaction=False) as pipe,
     ):
         for entry_id in entry_ids:
             pipe.zrank(key, _ranked(entry_id))
@@ -161,17 +155,17 @@ async def _unpublished_entries(contest_id: int) -> list[int]:
 
 
 async def _redis_ranks(
-    ctx: Context, contest_id: int, entry_ids: list[int]
+    redis: RedisStore, contest_id: int, entry_ids: list[int]
 ) -> dict[int, int] | None:
     """Live ranks from Redis, among published entries: each entry's place in the sorted set
     less the unpublished entries ahead of it. None when the set cannot be trusted now."""
     unpublished = set(await _unpublished_entries(contest_id))
     wanted = list(dict.fromkeys([*entry_ids, *unpublished]))
-    places = await _redis_places(ctx, contest_id, wanted)
+    places = await _redis_places(redis, contest_id, wanted)
     if None in places:  # missing, or an entry added while it was rebuilt
-        if not await rebuild_ranking(ctx, contest_id):
+        if not await rebuild_ranking(redis, contest_id):
             return None
-        places = await _redis_places(ctx, contest_id, wanted)
+        places = await _redis_places(redis, contest_id, wanted)
         if None in places:
             return None
     place = dict(zip(wanted, places, strict=True))
@@ -187,7 +181,7 @@ async def _rows_ranks(contest_id: int, entry_ids: list[int]) -> dict[int, int]:
     """Live ranks computed from the rows: what the Redis ranking holds."""
     if not entry_ids:
         return {}
-    ids = ",".join(str(int(i)) for i in entry_ids)
+    ids = id_list(entry_ids)
     _, rows = await Tortoise.get_connection("default").execute_query(
         'SELECT "id", "place" FROM (SELECT e."id", ROW_NUMBER() OVER'
         ' (ORDER BY e."vote_count" DESC, e."id") AS "place" FROM "contest_entry" e'
@@ -199,15 +193,15 @@ async def _rows_ranks(contest_id: int, entry_ids: list[int]) -> dict[int, int]:
     return {int(row["id"]): int(row["place"]) for row in rows}
 
 
-async def live_ranks(ctx: Context, contest_id: int, entry_ids: list[int]) -> dict[int, int]:
+async def live_ranks(redis: RedisStore, contest_id: int, entry_ids: list[int]) -> dict[int, int]:
     """Live ranks of the entries that are published; from Redis, else from the rows."""
     try:
         async with asyncio.timeout(REDIS_TIMEOUT_SECONDS):
-            await _drop_stale(ctx)
-        ranks = await _redis_ranks(ctx, contest_id, entry_ids)
+            await _drop_stale(redis)
+        ranks = await _redis_ranks(redis, contest_id, entry_ids)
         if ranks is not None:
             return ranks
-    except (RedisError, OSError, TimeoutError) as error:
+    except REDIS_FAILURES as error:
         log.warning(
             "ranking of contest %s read from the rows: Redis failed (%s)", contest_id, error
         )
