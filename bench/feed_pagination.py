@@ -35,8 +35,9 @@ from bench.harness import BenchFailure, bench_settings, run
 from mallforum.app import create_app
 from mallforum.ids import encode_id
 from mallforum.settings import Settings
+from models.topics import facets_of
+from resolvers.feeds import TOPIC_SORTS, TopicSort, hot_score, top_key
 from resolvers.pagination import SortKey, encode_cursor
-from resolvers.topics import TOPIC_SORTS, TopicSort, facets_of, hot_score, top_key
 
 BOARD_ID, BOARD_SLUG = 1, "bench"
 BENCH_SKU = "SKU-BENCH"

@@ -7,7 +7,7 @@ previous answer earned under its `Answer:` reference is taken back (`growth.revo
 the new one earns. Each acceptance of a comment earns under a key of its own
 (`answer-accepted:<comment id>:<n>`, n = how many times it earned before), so an answer
 accepted again after a switch earns again, once. Deleting the accepted comment withdraws
-the acceptance and its reward (`resolvers.comments.withdraw_acceptance`).
+the acceptance and its reward (`resolvers.publishing.withdraw_acceptance`).
 
 Locks are taken as every comment write takes them: the topic, then the comment, then the
 members, in id order.
@@ -25,8 +25,9 @@ from mallforum.settings import Settings
 from mallforum.transactions import atomic
 from models import Comment, ContentStatus, PointReason, PointTransaction, Topic, TopicKind
 from resolvers import badges, growth
-from resolvers.comments import answer_reference, visible_comment
+from resolvers.comments import visible_comment
 from resolvers.context import Context
+from resolvers.publishing import answer_reference
 from resolvers.topics import lock_topic
 
 

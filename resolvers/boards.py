@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 from typing import cast
 
 from tortoise.exceptions import IntegrityError
 
 from mallforum.clock import now
-from mallforum.errors import ErrorCode, Problems, QueryError, UserFailure
+from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
-from mirrors import hot
-from models import Board, BoardFollow, BoardKind, ContentStatus, Topic, TopicListing
+from models import Board, BoardFollow, BoardKind, Topic
 from models.topics import board_facet, tag_facet
 from resolvers.context import Context
-from resolvers.pagination import Page, decode_cursor, encode_cursor, page_size
-from resolvers.topics import (
-    TOPIC_SORTS,
-    TopicSort,
-    can_view_board,
-    followed_tags,
-    topic_page,
-)
+from resolvers.feeds import TopicSort, board_hot_page, topic_page
+from resolvers.pagination import Page
+from resolvers.topics import can_view_board, followed_tags
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 LEVEL_MAX = 100
@@ -98,48 +91,6 @@ async def board_topics(
         if page is not None:
             return page
     return await topic_page(ctx, [board_facet(board.pk, tag)], sort, first, after)
-
-
-def _hot_cursor(after: str) -> tuple[float, int]:
-    score, topic_id = decode_cursor(TOPIC_SORTS[TopicSort.HOT], after)
-    if not (
-        isinstance(score, int | float)
-        and math.isfinite(score)
-        and isinstance(topic_id, int)
-        and -(2**63) <= topic_id < 2**63
-    ):
-        raise QueryError(ErrorCode.INVALID, "after is not a cursor of this list.")
-    return float(score), topic_id
-
-
-async def board_hot_page(
-    ctx: Context, board: Board, first: int | None, after: str | None
-) -> Page[Topic] | None:
-    """A page of the board's topics in HOT order from its Redis set (mirrors.hot), with the
-    cursors the listing rows give; None when the database must answer (Redis down, or the
-    set cold while another reader rebuilds it).
-
-    Same page as `topic_page` over the board's listing rows: the board is only listed to
-    viewers whose level may see it, and its rows carry its viewing level, so the rows' level
-    filter passes them all; pinning does not change a board's order. A topic that left the
-    board but is still in the set (its removal not yet copied) is left out of the page."""
-    size, key = page_size(first), TOPIC_SORTS[TopicSort.HOT]
-    position = _hot_cursor(after) if after else None
-    entries = await hot.page_entries(ctx.redis, board.pk, size + 1, position)
-    if entries is None:
-        return None
-    shown = entries[:size]
-    topics = {t.pk: t for t in await Topic.filter(id__in=[t for t, _ in shown])} if shown else {}
-    ctx.loaders.prime_many(ctx.loaders.topic_by_id, list(topics.values()))
-    items = [
-        (encode_cursor(key, [score, topic_id]), topic)
-        for topic_id, score in shown
-        if (topic := topics.get(topic_id)) is not None
-        and topic.status == ContentStatus.PUBLISHED
-        and topic.board_id == board.pk
-    ]
-    listed = TopicListing.filter(min_level__lte=ctx.viewer_level, facet=board_facet(board.pk))
-    return Page(items, len(entries) > size, after is not None, listed.count)
 
 
 async def set_follow(ctx: Context, board_gid: str, follow: bool) -> Board:

@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from tortoise.expressions import F, Q
+from tortoise.expressions import Q
 
-from mallforum import events
 from mallforum.clock import now
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.ids import decode_id
-from mallforum.redis_store import RedisStore
 from mallforum.rendering import render_markdown
-from mallforum.settings import Settings
 from mallforum.transactions import atomic
-from mirrors import tallies
-from mirrors.leaderboards import updates as leaderboards
 from models import Comment, ContentStatus, Topic
 from resolvers import growth
 from resolvers.context import Context
 from resolvers.moderation import open_hook_case, screen
 from resolvers.pagination import Page, SortKey, encode_cursor, page_size, queryset_page
-from resolvers.topics import lock_topic, postable_board, save_counters, visible_topic
+from resolvers.publishing import change_status
+from resolvers.topics import lock_topic, postable_board, visible_topic
 
 COMMENT_MAX = 5_000
 OLDEST_FIRST = SortKey("oldest", ("id",), descending=False)
@@ -128,77 +124,17 @@ async def create_comment(
             author_id=member.pk,
             parent_id=parent.pk if parent else None,
             root_id=(parent.root_id or parent.pk) if parent else None,
-            status=screened.status,
+            status=ContentStatus.PENDING_REVIEW,
             body=screened.texts["body"],
             body_html=render_markdown(screened.texts["body"]),
             created_at=now(),
         )
-        if screened.status == ContentStatus.PUBLISHED:
-            await _count(locked, comment, +1)
-            await tallies.topic_changed(ctx.redis, locked.pk)
-            await growth.comment_published(ctx.settings, ctx.redis, comment)
-            await leaderboards.content_shown(ctx.settings, ctx.redis, comment, True)
+        await change_status(ctx.settings, ctx.redis, locked, screened.status, comment)
         if screened.needs_case:
             await open_hook_case(comment, screened.reasons)
     ctx.loaders.topic_by_id.prime(locked.pk, locked, force=True)  # the payload shows new counts
     await growth.record_activity(ctx.settings, ctx.redis, member.pk)
-    if comment.status == ContentStatus.PUBLISHED:
-        await events.topic_changed(
-            ctx.redis, locked.pk, events.TopicEventKind.COMMENT_ADDED, comment.pk
-        )
     return comment
-
-
-async def _count(topic, comment: Comment, delta: int) -> None:
-    """Add a published comment to (or take it from) its locked topic's and thread's counts."""
-    topic.comment_count += delta
-    if delta > 0:  # a comment restored by a moderator does not take the activity back
-        topic.last_activity_at = max(topic.last_activity_at, comment.created_at)
-    await save_counters(topic)
-    if comment.root_id is not None:
-        await Comment.filter(id=comment.root_id).update(reply_count=F("reply_count") + delta)
-
-
-async def change_comment_status(
-    settings: Settings, redis: RedisStore, topic: Topic, comment: Comment, status: ContentStatus
-) -> None:
-    """Set a comment's status, with its topic and then the comment locked, keeping the
-    topic's and thread's counts, its author's likes received and earnings in step:
-    publishing earns (once per comment), deleting takes it back."""
-    was_published = comment.status == ContentStatus.PUBLISHED
-    is_published = status == ContentStatus.PUBLISHED
-    comment.status = status
-    await Comment.filter(id=comment.pk).update(status=status)
-    if was_published and not is_published:
-        await _count(topic, comment, -1)
-        await growth.likes_shown(comment, False)
-    elif is_published and not was_published:
-        await _count(topic, comment, +1)
-        await growth.likes_shown(comment, True)
-        await growth.comment_published(settings, redis, comment)
-    if was_published != is_published:
-        await leaderboards.content_shown(settings, redis, comment, is_published)
-    if status == ContentStatus.DELETED:
-        await growth.revoke(settings, redis, comment.author_id, f"Comment:{comment.pk}")
-        await withdraw_acceptance(settings, redis, topic, comment)
-
-
-def answer_reference(comment_id: int) -> str:
-    """What accepting a comment as its question's answer earns is recorded under this
-    reference, apart from what the comment itself earns (`Comment:<id>`)."""
-    return f"Answer:{comment_id}"
-
-
-async def withdraw_acceptance(
-    settings: Settings, redis: RedisStore, topic: Topic, comment: Comment
-) -> None:
-    """A deleted comment is no longer its question's answer: what accepting it earned is
-    taken back. Call with the topic and the comment locked."""
-    if topic.accepted_answer_id != comment.pk:
-        return
-    topic.accepted_answer_id = None
-    await Topic.filter(id=topic.pk).update(accepted_answer_id=None)
-    await growth.revoke(settings, redis, comment.author_id, answer_reference(comment.pk))
 
 
 async def lock_comment(comment_id: int) -> tuple[Topic, Comment]:
@@ -217,15 +153,6 @@ async def delete_comment(ctx: Context, comment_gid: str) -> str:
     if found.author_id != member.pk and not ctx.is_moderator:
         raise UserFailure.of(ErrorCode.FORBIDDEN, "Only its author or a moderator may do that.")
     async with atomic():
-        topic = await lock_topic(found.topic_id)
-        comment = await Comment.select_for_update().get(id=found.pk)
-        was_published = comment.status == ContentStatus.PUBLISHED
-        await Comment.filter(id=comment.pk).update(status=ContentStatus.DELETED)
-        if was_published:
-            await _count(topic, comment, -1)
-            await tallies.topic_changed(ctx.redis, topic.pk)
-            await growth.likes_shown(comment, False)
-            await leaderboards.content_shown(ctx.settings, ctx.redis, comment, False)
-        await growth.revoke(ctx.settings, ctx.redis, comment.author_id, f"Comment:{comment.pk}")
-        await withdraw_acceptance(ctx.settings, ctx.redis, topic, comment)
+        topic, comment = await lock_comment(found.pk)
+        await change_status(ctx.settings, ctx.redis, topic, ContentStatus.DELETED, comment)
     return comment_gid

@@ -13,7 +13,8 @@ from models import Comment, ContentStatus, Like, LikeSubject, Topic
 from resolvers import growth
 from resolvers.comments import visible_comment
 from resolvers.context import Context
-from resolvers.topics import lock_topic, save_counters, visible_topic
+from resolvers.feeds import save_counters
+from resolvers.topics import lock_topic, visible_topic
 
 
 async def _likeable(ctx: Context, global_id: str) -> tuple[LikeSubject, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import partial
 
 from tortoise.exceptions import IntegrityError
 
@@ -22,8 +23,7 @@ from mallforum import events
 from mallforum.clock import now
 from mallforum.errors import ErrorCode, QueryError, UserFailure
 from mallforum.ids import decode_id, encode_id, parse_id
-from mallforum.transactions import atomic
-from mirrors import tallies
+from mallforum.transactions import after_commit, atomic
 from mirrors.leaderboards import updates as leaderboards
 from models import (
     Comment,
@@ -39,12 +39,13 @@ from models import (
     Topic,
 )
 from resolvers import growth
-from resolvers.comments import change_comment_status, lock_comment, visible_comment
+from resolvers.comments import lock_comment, visible_comment
 from resolvers.context import Context
 from resolvers.members import HELD_NICKNAME
 from resolvers.moderation import add_to_case, open_case_of, reason_row, target_kind
 from resolvers.pagination import Page, SortKey, queryset_page
-from resolvers.topics import change_status, lock_topic, visible_topic
+from resolvers.publishing import change_status
+from resolvers.topics import lock_topic, visible_topic
 
 NOTE_MAX = 500
 
@@ -137,14 +138,11 @@ async def lock_content(kind: str, pk: int) -> Locked | None:
 
 async def set_status(ctx: Context, locked: Locked, status: ContentStatus) -> None:
     """Change a locked item's status with everything that follows from it."""
-    if isinstance(locked.item, Topic):
-        await change_status(ctx.settings, ctx.redis, locked.item, status)
-    else:
-        await change_comment_status(ctx.settings, ctx.redis, locked.topic, locked.item, status)
-    await tallies.topic_changed(ctx.redis, locked.topic.pk)  # its counts and HOT entry
+    comment = locked.item if isinstance(locked.item, Comment) else None
+    await change_status(ctx.settings, ctx.redis, locked.topic, status, comment)
     ctx.loaders.topic_by_id.prime(locked.topic.pk, locked.topic, force=True)
-    if isinstance(locked.item, Comment):
-        ctx.loaders.comment_by_id.prime(locked.item.pk, locked.item, force=True)
+    if comment is not None:
+        ctx.loaders.comment_by_id.prime(comment.pk, comment, force=True)
 
 
 async def close_case(
@@ -318,8 +316,6 @@ async def decide_case(
         await close_case(case, moderator, approve, text)
         target_gid = encode_id(case.target_kind, case.target_id)
         await write_log(moderator, "APPROVE_CASE" if approve else "REJECT_CASE", target_gid, text)
-    if locked is not None:
-        await announce(ctx, locked)
     return case
 
 
@@ -391,22 +387,7 @@ async def moderate_content(ctx: Context, gid: str, action: str, note: str | None
         else:
             await _set_flag(ctx, locked.topic, action)
         await write_log(moderator, action, global_id(locked.item), text)
-    await announce(ctx, locked)
     return locked.item
-
-
-async def announce(ctx: Context, locked: Locked) -> None:
-    """Tell the topic's subscribers what a moderator's decision changed, once committed."""
-    topic, kind = locked.topic, events.TopicEventKind.UPDATED
-    if isinstance(locked.item, Comment):
-        if locked.item.status == ContentStatus.PUBLISHED:
-            await events.topic_changed(
-                ctx.redis, topic.pk, events.TopicEventKind.COMMENT_ADDED, locked.item.pk
-            )
-        return
-    if topic.status in (ContentStatus.HIDDEN, ContentStatus.DELETED):
-        kind = events.TopicEventKind.HIDDEN
-    await events.topic_changed(ctx.redis, topic.pk, kind)
 
 
 async def _set_flag(ctx: Context, topic: Topic, action: str) -> None:
@@ -420,6 +401,8 @@ async def _set_flag(ctx: Context, topic: Topic, action: str) -> None:
     if action == "FEATURE":
         await growth.topic_featured(ctx.settings, ctx.redis, topic)
     ctx.loaders.topic_by_id.prime(topic.pk, topic, force=True)
+    updated = events.TopicEventKind.UPDATED
+    await after_commit(partial(events.topic_changed, ctx.redis, topic.pk, updated))
 
 
 # ---------------------------------------------------------------- members' standing

@@ -1,151 +1,35 @@
-"""Topics: writing them, who may see them, and the feeds they are listed in.
-
-HOT order is `log10(max(1, likes + 2 × comments)) + (createdAt − 2024-01-01) / 45000 s`:
-every 12.5 hours of age weighs as much as ten times the engagement. The score only changes
-when a topic's own likes or comments do, so it is stored, indexed and paged by keyset.
-"""
+"""Topics: who may see them, writing them, and the tags members follow. The feeds they are
+listed in are resolvers/feeds.py; what follows a topic's publication is resolvers/publishing.py."""
 
 from __future__ import annotations
 
-import math
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from enum import StrEnum
-
-from tortoise.expressions import F
-from tortoise.queryset import QuerySet
 
 from mallforum import events
 from mallforum.clock import now
 from mallforum.errors import ErrorCode, Problems, UserFailure
 from mallforum.growth_rules import Privilege
 from mallforum.ids import decode_id
-from mallforum.redis_store import RedisStore
 from mallforum.rendering import render_markdown
-from mallforum.settings import Settings
 from mallforum.transactions import atomic
-from mirrors import tallies, views
-from mirrors.leaderboards import updates as leaderboards
-from models import (
-    Board,
-    BoardKind,
-    ContentStatus,
-    Member,
-    TagFollow,
-    Topic,
-    TopicKind,
-    TopicListing,
-)
-from models.topics import facets_of, normalize_tag
+from mirrors import views
+from models import Board, BoardKind, ContentStatus, Member, TagFollow, Topic, TopicKind
+from models.topics import normalize_tag
 from resolvers import growth
 from resolvers.context import Context
+from resolvers.feeds import hot_score, publish_listings, withdraw_listings
 from resolvers.moderation import open_hook_case, screen
-from resolvers.pagination import DEFAULT_PAGE_SIZE, Page, SortKey, keyset_rows, page_size
+from resolvers.publishing import change_status
 
 TITLE_MAX, BODY_MAX = 120, 20_000
 TAGS_MAX, TAG_LENGTH_MAX = 10, 24
 SKUS_MAX, SKU_LENGTH_MAX = 20, 64
 IMAGES_MAX, URL_LENGTH_MAX = 9, 1024
-HOT_EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
-HOT_SECONDS_PER_DECADE = 45_000
-TOP_KEY_FACTOR = 10**12
 
 SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
 URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
-
-
-class TopicSort(StrEnum):
-    LATEST = "LATEST"
-    ACTIVE = "ACTIVE"
-    HOT = "HOT"
-    TOP = "TOP"
-
-
-TOPIC_SORTS = {
-    TopicSort.LATEST: SortKey("latest", ("topic_id",)),
-    TopicSort.ACTIVE: SortKey("active", ("last_activity_at", "topic_id")),
-    TopicSort.HOT: SortKey("hot", ("hot_score", "topic_id")),
-    TopicSort.TOP: SortKey("top", ("top_key",)),
-}
-
-
-def hot_score(likes: int, comments: int, created_at: datetime) -> float:
-    age = (created_at - HOT_EPOCH).total_seconds() / HOT_SECONDS_PER_DECADE
-    return math.log10(max(1, likes + 2 * comments)) + age
-
-
-def top_key(likes: int, topic_id: int) -> int:
-    """Most liked first, newest first among equals: one unique, indexed column."""
-    return likes * TOP_KEY_FACTOR + topic_id
-
-
-# ---------------------------------------------------------------- feeds
-
-
-async def publish_listings(topic: Topic, board: Board) -> None:
-    await TopicListing.bulk_create(
-        [
-            TopicListing(
-                topic_id=topic.pk,
-                facet=facet,
-                min_level=board.min_level_to_view,
-                hot_score=topic.hot_score,
-                top_key=top_key(topic.like_count, topic.pk),
-                last_activity_at=topic.last_activity_at,
-            )
-            for facet in dict.fromkeys(facets_of(topic))
-        ]
-    )
-
-
-async def withdraw_listings(topic: Topic) -> None:
-    """Take the topic out of the feeds its current board, author, tags and SKUs name."""
-    await _listings_of(topic).delete()
-
-
-def _listings_of(topic: Topic) -> QuerySet[TopicListing]:
-    """The topic's listing rows, found through the unique (facet, topic) index."""
-    return TopicListing.filter(facet__in=facets_of(topic), topic_id=topic.pk)
-
-
-async def topic_page(
-    ctx: Context,
-    facets: Sequence[str],
-    sort: TopicSort,
-    first: int | None,
-    after: str | None,
-    default_size: int = DEFAULT_PAGE_SIZE,
-) -> Page[Topic]:
-    """A page of published topics in the given feeds that the viewer's level may see.
-
-    Each feed is read on its own index and several feeds are merged here, so that every
-    feed is an index range scan from the cursor however old or quiet it is.
-    """
-    size, key = page_size(first, default_size), TOPIC_SORTS[sort]
-    visible = TopicListing.filter(min_level__lte=ctx.viewer_level)
-    rows: list[tuple[str, TopicListing]] = []
-    has_next = False
-    for facet in dict.fromkeys(facets):
-        feed_rows, feed_has_next = await keyset_rows(visible.filter(facet=facet), key, size, after)
-        rows.extend(feed_rows)
-        has_next = has_next or feed_has_next
-    if len(facets) > 1:  # merge, keeping a topic listed in two of the feeds once
-        rows.sort(
-            key=lambda item: [getattr(item[1], c) for c in key.columns], reverse=key.descending
-        )
-        rows = list({row.topic_id: (cursor, row) for cursor, row in rows}.values())
-        has_next = has_next or len(rows) > size
-        rows = rows[:size]
-    topics = {t.pk: t for t in await Topic.filter(id__in=[r.topic_id for _, r in rows])}
-    ctx.loaders.prime_many(ctx.loaders.topic_by_id, list(topics.values()))
-    return Page(
-        items=[(cursor, topics[r.topic_id]) for cursor, r in rows if r.topic_id in topics],
-        has_next_page=has_next,
-        has_previous_page=after is not None,
-        count=visible.filter(facet__in=list(facets)).count,
-    )
 
 
 # ---------------------------------------------------------------- visibility
@@ -272,49 +156,9 @@ async def postable_board(ctx: Context, member: Member, board_id: int, *field: st
     return board
 
 
-async def change_status(
-    settings: Settings, redis: RedisStore, topic: Topic, status: ContentStatus
-) -> None:
-    """Set a locked topic's status, keeping its board's count, its feed rows and what its
-    author earned in step: publishing earns (once per topic), deleting takes it back."""
-    was_listed = topic.status == ContentStatus.PUBLISHED
-    is_listed = status == ContentStatus.PUBLISHED
-    topic.status = status
-    await Topic.filter(id=topic.pk).update(status=status)
-    if was_listed and not is_listed:
-        await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") - 1)
-        await withdraw_listings(topic)
-        await growth.likes_shown(topic, False)
-    elif is_listed and not was_listed:
-        await Board.filter(id=topic.board_id).update(topic_count=F("topic_count") + 1)
-        await publish_listings(topic, await Board.get(id=topic.board_id))
-        await growth.likes_shown(topic, True)
-        await growth.topic_published(settings, redis, topic)
-    if was_listed != is_listed:
-        await leaderboards.content_shown(settings, redis, topic, is_listed)
-    if status == ContentStatus.DELETED:
-        await growth.revoke(settings, redis, topic.author_id, f"Topic:{topic.pk}")
-
-
 async def lock_topic(topic_id: int) -> Topic:
     """The topic's row, locked until the transaction ends: its counters change one at a time."""
     return await Topic.select_for_update().get(id=topic_id)
-
-
-async def save_counters(topic: Topic) -> None:
-    """Store a locked topic's counters and the sort keys derived from them, everywhere."""
-    topic.hot_score = hot_score(topic.like_count, topic.comment_count, topic.created_at)
-    await Topic.filter(id=topic.pk).update(
-        like_count=topic.like_count,
-        comment_count=topic.comment_count,
-        hot_score=topic.hot_score,
-        last_activity_at=topic.last_activity_at,
-    )
-    await _listings_of(topic).update(
-        hot_score=topic.hot_score,
-        top_key=top_key(topic.like_count, topic.pk),
-        last_activity_at=topic.last_activity_at,
-    )
 
 
 async def create_topic(ctx: Context, board_gid: str, kind: TopicKind, data: TopicInput) -> Topic:
@@ -381,8 +225,6 @@ async def write_topic(
         if attach is not None:
             await attach(topic, screened.texts)
         await change_status(ctx.settings, ctx.redis, topic, screened.status)
-        if topic.status == ContentStatus.PUBLISHED:
-            await tallies.topic_changed(ctx.redis, topic.pk)  # into its board's HOT set
         if screened.needs_case:
             await open_hook_case(topic, screened.reasons)
     ctx.loaders.board_by_id.clear(board.pk)  # the payload shows the board's new count
@@ -438,15 +280,12 @@ async def update_topic(ctx: Context, topic_gid: str, data: TopicInput) -> Topic:
             await publish_listings(topic, await Board.get(id=topic.board_id))
             if screened and screened.status != ContentStatus.PUBLISHED:
                 await change_status(ctx.settings, ctx.redis, topic, screened.status)  # held
-                await tallies.topic_changed(ctx.redis, topic.pk)  # out of the HOT set
         if screened and (
             screened.flagged or screened.status == topic.status == ContentStatus.PENDING_REVIEW
         ):
             await open_hook_case(topic, screened.reasons)
-    kind = events.TopicEventKind.UPDATED
-    if topic.status != ContentStatus.PUBLISHED:
-        kind = events.TopicEventKind.HIDDEN  # an edit held for review leaves readers' view
-    await events.topic_changed(ctx.redis, topic.pk, kind)
+    if topic.status == ContentStatus.PUBLISHED:  # one held for review was announced HIDDEN
+        await events.topic_changed(ctx.redis, topic.pk, events.TopicEventKind.UPDATED)
     return topic
 
 
@@ -455,7 +294,6 @@ async def delete_topic(ctx: Context, topic_gid: str) -> str:
     async with atomic():
         topic = await lock_topic(found.pk)
         await change_status(ctx.settings, ctx.redis, topic, ContentStatus.DELETED)
-        await tallies.topic_changed(ctx.redis, found.pk)
     return topic_gid
 
 

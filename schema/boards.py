@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 import models
-import resolvers.topics
+import resolvers.feeds
 from mallforum.ids import encode_id
 from resolvers import boards as board_resolvers
 from schema.common import (
@@ -41,7 +41,7 @@ BoardKind = described_enum(
     },
 )
 TopicSort = described_enum(
-    resolvers.topics.TopicSort,
+    resolvers.feeds.TopicSort,
     "The order a list of topics comes in.",
     {
         "LATEST": "Newest first.",

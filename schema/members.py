@@ -12,8 +12,8 @@ from mallforum.ids import encode_id, parse_id
 from models.topics import member_facet
 from resolvers import badges as badge_resolvers
 from resolvers import members as member_resolvers
+from resolvers.feeds import TopicSort, topic_page
 from resolvers.growth import current_streak, level_of
-from resolvers.topics import TopicSort, topic_page
 from schema.common import (
     ERRORS,
     After,

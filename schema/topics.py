@@ -11,6 +11,7 @@ import models
 from mallforum.ids import encode_id, parse_id
 from models.topics import sku_facet
 from resolvers import boards as board_resolvers
+from resolvers import feeds
 from resolvers import polls as poll_resolvers
 from resolvers import topics as topic_resolvers
 from resolvers.comments import topic_comments
@@ -281,10 +282,10 @@ class TopicQueries:
             strawberry.argument(description="The order of the topics (default HOT)."),
         ] = TopicSort.HOT,
     ) -> Connection[Topic]:
-        page = await topic_resolvers.topic_page(
+        page = await feeds.topic_page(
             context(info),
             [sku_facet(sku)],
-            sort or topic_resolvers.TopicSort.HOT,
+            sort or feeds.TopicSort.HOT,
             first,
             after,
             default_size=PRODUCT_FEED_PAGE_SIZE,

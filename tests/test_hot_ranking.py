@@ -15,7 +15,7 @@ import pytest
 from mallforum import clock
 from mirrors import hot, reconcile
 from models import Topic, TopicListing
-from resolvers.topics import hot_score
+from resolvers.feeds import hot_score
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
 from tests.moderation_steps import moderate
 from tests.stores import delete_keys
