@@ -9,6 +9,7 @@ from models.contests import (
     ContestKind,
     ContestPrize,
     ContestScore,
+    ContestStatus,
     ContestVote,
 )
 from models.growth import (
@@ -56,6 +57,7 @@ __all__ = [
     "ContestKind",
     "ContestPrize",
     "ContestScore",
+    "ContestStatus",
     "ContestVote",
     "Like",
     "LikeSubject",

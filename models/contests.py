@@ -1,17 +1,20 @@
 """Campaigns: UGC contests (有奖征集) with votes and judges, and check-in challenges (打卡挑战).
 
-A contest's status follows the clock (see resolvers/contests.py); only its end states are
-stored: `finalized_at` (FINISHED) and `cancelled_at` (CANCELLED).
+A contest's status follows the clock (`status_of`); only its end states are stored:
+`finalized_at` (FINISHED) and `cancelled_at` (CANCELLED).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise import fields
 from tortoise.indexes import Index
 from tortoise.migrations.constraints import CheckConstraint
 from tortoise.models import Model
+
+from mallforum.clock import now
 
 
 class ContestKind(StrEnum):
@@ -198,3 +201,33 @@ class ChallengeCheckIn(Model):
     class Meta:
         table = "challenge_check_in"
         unique_together = (("contest", "member", "day"),)
+
+
+class ContestStatus(StrEnum):
+    DRAFT = "DRAFT"
+    SCHEDULED = "SCHEDULED"
+    OPEN = "OPEN"
+    VOTING = "VOTING"
+    FINISHED = "FINISHED"
+    CANCELLED = "CANCELLED"
+
+
+def closes_at(contest: Contest) -> datetime:
+    """When the last window ends: voting for a SUBMISSION contest, check-ins for a CHALLENGE."""
+    return contest.voting_ends_at or contest.submission_ends_at
+
+
+def status_of(contest: Contest, at: datetime | None = None) -> ContestStatus:
+    """Where the contest stands at `at` (now): SCHEDULED, OPEN, then VOTING for a SUBMISSION
+    contest until finalized; FINISHED once finalized (a CHALLENGE once its window ended);
+    CANCELLED. DRAFT is never used."""
+    at = at or now()
+    if contest.cancelled_at is not None:
+        return ContestStatus.CANCELLED
+    if contest.finalized_at is not None:
+        return ContestStatus.FINISHED
+    if at < contest.starts_at:
+        return ContestStatus.SCHEDULED
+    if at < contest.submission_ends_at:
+        return ContestStatus.OPEN
+    return ContestStatus.FINISHED if contest.kind == ContestKind.CHALLENGE else ContestStatus.VOTING

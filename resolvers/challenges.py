@@ -34,13 +34,8 @@ from models import (
     TopicKind,
 )
 from resolvers import growth
-from resolvers.contests import (
-    award_prize,
-    contest_or_fail,
-    refresh_contest,
-    require_open,
-    share_contest,
-)
+from resolvers.contest_prizes import award_prize
+from resolvers.contests import contest_or_fail, refresh_contest, require_open, share_contest
 from resolvers.context import Context
 from resolvers.topics import TITLE_MAX, TopicInput, clean_topic_input, postable_board, write_topic
 

@@ -12,15 +12,11 @@ from dataclasses import dataclass
 from mallforum.errors import ErrorCode, QueryError
 from mallforum.events import TopicEventKind, contest_channel, topic_channel
 from mallforum.ids import decode_id
-from models import Comment, ContestEntry, Topic
+from models import Comment, ContestEntry, ContestStatus, Topic
+from models.contests import status_of
 from resolvers.comments import visible_comment
-from resolvers.contests import (
-    ContestEntrySort,
-    ContestStatus,
-    entry_page,
-    status_of,
-    visible_contest,
-)
+from resolvers.contest_entries import ContestEntrySort, entry_page
+from resolvers.contests import visible_contest
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from resolvers.topics import visible_topic

@@ -16,7 +16,7 @@ from tortoise.functions import Max
 from tortoise.models import Model
 
 from mallforum.redis_store import RedisStore
-from mirrors import views
+from mirrors import contest_ranking, views
 from models import (
     Badge,
     Board,
@@ -26,7 +26,9 @@ from models import (
     ContentStatus,
     Contest,
     ContestEntry,
+    ContestKind,
     ContestPrize,
+    ContestStatus,
     ContestVote,
     Like,
     LikeSubject,
@@ -38,6 +40,7 @@ from models import (
     RewardItem,
     Topic,
 )
+from models.contests import status_of
 
 M = TypeVar("M", bound=Model)
 
@@ -78,13 +81,13 @@ class Loaders:
         self.last_check_in_of_viewer_by_contest_id = DataLoader(
             load_fn=self._load_last_check_in_of_viewer
         )
-        #: Live contest ranks: made by resolvers.contests on first use, as they need Redis.
-        self.contest_rank: DataLoader[int, int | None] | None = None
+        self.contest_rank = DataLoader(load_fn=self._load_contest_ranks)
         #: PendingViewsByTopicId: views counted in Redis, not yet added to the topics' rows.
         self.pending_views_by_topic_id: DataLoader[int, int] = DataLoader(
             load_fn=partial(views.pending_views, redis)
         )
         self._viewer_id = viewer_id
+        self._redis = redis
 
     def prime_many(self, loader: DataLoader[int, M | None], rows: Sequence[M]) -> None:
         for row in rows:
@@ -161,6 +164,30 @@ class Loaders:
         )
         days = {row["contest_id"]: row["last"] for row in rows}
         return [days.get(i) for i in contest_ids]
+
+    async def _load_contest_ranks(self, entry_ids: Sequence[int]) -> list[int | None]:
+        """ContestRank: entry id → its rank: live while votes count (mirrors.contest_ranking),
+        final once finalized, 1 for a member who completed a challenge; null otherwise."""
+        entries = [e for e in await self.contest_entry_by_id.load_many(entry_ids) if e]
+        ranks: dict[int, int | None] = {}
+        by_contest: dict[int, list[ContestEntry]] = {}
+        for entry in entries:
+            by_contest.setdefault(entry.contest_id, []).append(entry)
+        for contest_id, members in by_contest.items():
+            contest = await self.contest_by_id.load(contest_id)
+            if contest is None:
+                continue
+            status = status_of(contest)
+            if contest.kind == ContestKind.CHALLENGE:
+                ranks.update({e.pk: 1 if e.completed_at else None for e in members})
+            elif status == ContestStatus.FINISHED:
+                ranks.update({e.pk: e.final_rank for e in members})
+            elif status in (ContestStatus.OPEN, ContestStatus.VOTING):
+                live = await contest_ranking.live_ranks(
+                    self._redis, contest_id, [e.pk for e in members]
+                )
+                ranks.update(live)
+        return [ranks.get(i) for i in entry_ids]
 
 
 async def _load_verified_buyer(keys: Sequence[tuple[str, str]]) -> list[bool]:

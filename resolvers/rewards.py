@@ -25,8 +25,9 @@ from models import Member, PointReason, Redemption, RedemptionStatus, RewardItem
 from resolvers.context import Context
 from resolvers.growth import KEY_MAX, level_too_low, lock_member, post, require_privilege
 from resolvers.pagination import Page, SortKey, queryset_page
+from resolvers.validation import Between, Check, Given, Rule, Text, clean
 
-NAME_MAX, DESCRIPTION_MAX, CODE_MAX = 64, 2000, 64
+NAME_MAX, DESCRIPTION_MAX, CODE_MAX, PRIVILEGE_MAX = 64, 2000, 64, 32
 COST_MAX, STOCK_MAX = 10_000_000, 10_000_000
 NEWEST_FIRST = SortKey("id", ("id",))
 
@@ -45,51 +46,58 @@ class RewardItemInput:
     active: bool | None = None
 
 
+def _item_rules(ctx: Context) -> list[Rule]:
+    """The rules of a reward item's fields, in the order their problems are listed."""
+    levels = ctx.settings.levels
+    top = levels.levels[-1].level
+    return [
+        Text("name", "name", NAME_MAX, f"The name must be 1 to {NAME_MAX} characters."),
+        Text(
+            "description",
+            "description",
+            DESCRIPTION_MAX,
+            f"The description is at most {DESCRIPTION_MAX} characters.",
+            blank_is_none=True,
+        ),
+        Between(
+            "cost_points",
+            "costPoints",
+            0,
+            COST_MAX,
+            f"costPoints must be 0 to {COST_MAX}.",
+            required=True,
+        ),
+        Between("stock", "stock", 0, STOCK_MAX, f"stock must be 0 to {STOCK_MAX}, or null."),
+        Between("min_level", "minLevel", 0, top, f"minLevel must be 0 to {top}.", required=True),
+        Text(
+            "mall_reward_code",
+            "mallRewardCode",
+            CODE_MAX,
+            f"mallRewardCode must be 1 to {CODE_MAX} characters.",
+        ),
+        Text(
+            "required_privilege",
+            "requiredPrivilege",
+            PRIVILEGE_MAX,
+            f"requiredPrivilege is at most {PRIVILEGE_MAX} characters.",
+            blank_is_none=True,
+        ),
+        Check(
+            "requiredPrivilege",
+            lambda v: (
+                bool(v.get("required_privilege"))
+                and levels.lowest_granting(v["required_privilege"]) is None
+            ),
+            "No member level grants that privilege.",
+        ),
+        Given("active", "active", "active must be true or false."),
+    ]
+
+
 def _clean(ctx: Context, data: RewardItemInput, fields_set: set[str]) -> dict[str, Any]:
     """The fields to store, trimmed and checked; each violation is a problem naming its field."""
     problems = Problems()
-    values: dict[str, Any] = {}
-    if "name" in fields_set:
-        name = (data.name or "").strip()
-        if not 1 <= len(name) <= NAME_MAX:
-            problems.invalid(f"The name must be 1 to {NAME_MAX} characters.", "input", "name")
-        values["name"] = name
-    if "description" in fields_set:
-        description = (data.description or "").strip() or None
-        if description and len(description) > DESCRIPTION_MAX:
-            problems.invalid(
-                f"The description is at most {DESCRIPTION_MAX} characters.", "input", "description"
-            )
-        values["description"] = description
-    if "cost_points" in fields_set:
-        if data.cost_points is None or not 0 <= data.cost_points <= COST_MAX:
-            problems.invalid(f"costPoints must be 0 to {COST_MAX}.", "input", "costPoints")
-        values["cost_points"] = data.cost_points
-    if "stock" in fields_set:
-        if data.stock is not None and not 0 <= data.stock <= STOCK_MAX:
-            problems.invalid(f"stock must be 0 to {STOCK_MAX}, or null.", "input", "stock")
-        values["stock"] = data.stock
-    if "min_level" in fields_set:
-        top = ctx.settings.levels.levels[-1].level
-        if data.min_level is None or not 0 <= data.min_level <= top:
-            problems.invalid(f"minLevel must be 0 to {top}.", "input", "minLevel")
-        values["min_level"] = data.min_level
-    if "mall_reward_code" in fields_set:
-        code = (data.mall_reward_code or "").strip()
-        if not 1 <= len(code) <= CODE_MAX:
-            problems.invalid(
-                f"mallRewardCode must be 1 to {CODE_MAX} characters.", "input", "mallRewardCode"
-            )
-        values["mall_reward_code"] = code
-    if "required_privilege" in fields_set:
-        privilege = (data.required_privilege or "").strip() or None
-        if privilege and ctx.settings.levels.lowest_granting(privilege) is None:
-            problems.invalid("No member level grants that privilege.", "input", "requiredPrivilege")
-        values["required_privilege"] = privilege
-    if "active" in fields_set:
-        if data.active is None:
-            problems.invalid("active must be true or false.", "input", "active")
-        values["active"] = data.active
+    values = clean(_item_rules(ctx), data, problems, "input", only=fields_set)
     problems.raise_any()
     return values
 

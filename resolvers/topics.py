@@ -3,7 +3,6 @@ listed in are resolvers/feeds.py; what follows a topic's publication is resolver
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,14 +21,12 @@ from resolvers.context import Context
 from resolvers.feeds import hot_score, publish_listings, withdraw_listings
 from resolvers.moderation import open_hook_case, screen
 from resolvers.publishing import change_status
+from resolvers.validation import Items, Rule, Text, at_most, clean, matches, web_url
 
 TITLE_MAX, BODY_MAX = 120, 20_000
 TAGS_MAX, TAG_LENGTH_MAX = 10, 24
 SKUS_MAX, SKU_LENGTH_MAX = 20, 64
 IMAGES_MAX, URL_LENGTH_MAX = 9, 1024
-
-SKU_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$")
-URL_PATTERN = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
 # ---------------------------------------------------------------- visibility
@@ -99,38 +96,43 @@ class TopicInput:
     image_urls: list[str] | None = None
 
 
+#: The rules of a topic's writable fields, in the order their problems are listed.
+TOPIC_RULES: list[Rule] = [
+    Text("title", "title", TITLE_MAX, f"The title must be 1 to {TITLE_MAX} characters."),
+    Text("body", "body", BODY_MAX, f"The body must be 1 to {BODY_MAX} characters."),
+    Items(
+        "tags",
+        "tags",
+        TAGS_MAX,
+        f"At most {TAGS_MAX} tags.",
+        at_most(TAG_LENGTH_MAX),
+        f"A tag is at most {TAG_LENGTH_MAX} characters.",
+        each=normalize_tag,
+        drop_empty=True,
+    ),
+    Items(
+        "product_skus",
+        "productSkus",
+        SKUS_MAX,
+        f"At most {SKUS_MAX} product SKUs.",
+        matches(r"^[A-Za-z0-9][A-Za-z0-9._\-]*$", SKU_LENGTH_MAX),
+        f"A SKU is letters, digits, '.', '_' or '-', at most {SKU_LENGTH_MAX}.",
+    ),
+    Items(
+        "image_urls",
+        "imageUrls",
+        IMAGES_MAX,
+        f"At most {IMAGES_MAX} images.",
+        web_url(URL_LENGTH_MAX),
+        "Image URLs must be http or https URLs.",
+    ),
+]
+
+
 def clean_topic_input(data: TopicInput, problems: Problems, *path: str) -> TopicInput:
-    """Trimmed, deduplicated and bounded fields; each violation is a problem naming its field."""
-    clean = TopicInput()
-    if data.title is not None:
-        clean.title = data.title.strip()
-        if not 1 <= len(clean.title) <= TITLE_MAX:
-            problems.invalid(f"The title must be 1 to {TITLE_MAX} characters.", *path, "title")
-    if data.body is not None:
-        clean.body = data.body.strip()
-        if not 1 <= len(clean.body) <= BODY_MAX:
-            problems.invalid(f"The body must be 1 to {BODY_MAX} characters.", *path, "body")
-    if data.tags is not None:
-        clean.tags = list(dict.fromkeys(t for t in map(normalize_tag, data.tags) if t))
-        if len(clean.tags) > TAGS_MAX:
-            problems.invalid(f"At most {TAGS_MAX} tags.", *path, "tags")
-        elif any(len(t) > TAG_LENGTH_MAX for t in clean.tags):
-            problems.invalid(f"A tag is at most {TAG_LENGTH_MAX} characters.", *path, "tags")
-    if data.product_skus is not None:
-        clean.product_skus = list(dict.fromkeys(s.strip() for s in data.product_skus))
-        if len(clean.product_skus) > SKUS_MAX:
-            problems.invalid(f"At most {SKUS_MAX} product SKUs.", *path, "productSkus")
-        elif not all(len(s) <= SKU_LENGTH_MAX and SKU_PATTERN.match(s) for s in clean.product_skus):
-            problems.invalid(
-                "A SKU is letters, digits, '.', '_' or '-', at most 64.", *path, "productSkus"
-            )
-    if data.image_urls is not None:
-        clean.image_urls = list(dict.fromkeys(u.strip() for u in data.image_urls))
-        if len(clean.image_urls) > IMAGES_MAX:
-            problems.invalid(f"At most {IMAGES_MAX} images.", *path, "imageUrls")
-        elif not all(len(u) <= URL_LENGTH_MAX and URL_PATTERN.match(u) for u in clean.image_urls):
-            problems.invalid("Image URLs must be http or https URLs.", *path, "imageUrls")
-    return clean
+    """Trimmed, deduplicated and bounded fields; each violation is a problem naming its field.
+    A field that is None stays None: left as it is."""
+    return TopicInput(**clean(TOPIC_RULES, data, problems, *path, keep_none=True))
 
 
 # ---------------------------------------------------------------- writes

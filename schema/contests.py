@@ -1,18 +1,23 @@
-"""Contests (有奖征集) and check-in challenges (打卡挑战): entries, votes, judges, prizes."""
+"""Contests (有奖征集) and check-in challenges (打卡挑战): the contest, its status and
+progress, creating and ending it. Entries and votes are schema/contest_entries.py; prize
+bands, schema/contest_prizes.py."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 import models
 from mallforum.ids import encode_id, parse_id
+from models.contests import status_of
 from resolvers import challenges as challenge_resolvers
+from resolvers import contest_entries as entry_resolvers
 from resolvers import contests as contest_resolvers
 from resolvers.challenges import Progress
-from resolvers.contests import ContestInput, EntryInput, PrizeInput
+from resolvers.contest_prizes import PrizeInput
+from resolvers.contests import ContestInput
 from schema.boards import Board
 from schema.common import (
     ERRORS,
@@ -27,9 +32,12 @@ from schema.common import (
     described_enum,
     payload,
 )
-from schema.growth import Badge
-from schema.members import Member
-from schema.topics import Topic
+from schema.contest_prizes import ContestPrize, ContestPrizeInput
+
+if TYPE_CHECKING:
+    from schema.contest_entries import ContestEntry
+
+ContestEntryRef = Annotated["ContestEntry", strawberry.lazy("schema.contest_entries")]
 
 ContestKind = described_enum(
     models.ContestKind,
@@ -42,7 +50,7 @@ ContestKind = described_enum(
     },
 )
 ContestStatus = described_enum(
-    contest_resolvers.ContestStatus,
+    models.ContestStatus,
     "Where a contest stands; it follows the clock.",
     {
         "DRAFT": "Not used: contests are created SCHEDULED.",
@@ -56,7 +64,7 @@ ContestStatus = described_enum(
     },
 )
 ContestEntrySort = described_enum(
-    contest_resolvers.ContestEntrySort,
+    entry_resolvers.ContestEntrySort,
     "The order a contest's entries come in.",
     {
         "VOTES": "Most votes first; ties to the earlier entry.",
@@ -65,39 +73,6 @@ ContestEntrySort = described_enum(
         "the earlier entry.",
     },
 )
-
-
-@strawberry.type(description="A prize band: the entries ranked rankFrom to rankTo win it.")
-class ContestPrize:
-    rank_from: int = strawberry.field(
-        description="Ranks from..to (inclusive) win this prize; for a CHALLENGE every finisher "
-        "is rank 1."
-    )
-    rank_to: int = strawberry.field(description="The last rank that wins this prize.")
-    title: str = strawberry.field(description="The prize's name, e.g. 一等奖.")
-    points: int = strawberry.field(description="Points each winner receives.")
-    mall_reward_code: str | None = strawberry.field(
-        description="Reward the mall issues (coupon, gift), identified by the mall's own code."
-    )
-    model: strawberry.Private[models.ContestPrize]
-
-    @classmethod
-    def of(cls, prize: models.ContestPrize) -> ContestPrize:
-        return cls(
-            rank_from=prize.rank_from,
-            rank_to=prize.rank_to,
-            title=prize.title,
-            points=prize.points,
-            mall_reward_code=prize.mall_reward_code,
-            model=prize,
-        )
-
-    @strawberry.field(description="The MANUAL badge each winner receives; null when none.")
-    async def badge(self, info: Info) -> Badge | None:
-        if self.model.badge_id is None:
-            return None
-        badge = await context(info).loaders.badge_by_id.load(self.model.badge_id)
-        return Badge.of(badge) if badge else None
 
 
 @strawberry.type(description="A member's progress in a check-in challenge.")
@@ -122,73 +97,6 @@ class ChallengeProgress:
             completed=progress.completed,
             last_check_in_on=progress.last_check_in_on,
         )
-
-
-@strawberry.type(
-    description="A member's entry in a contest (a topic), or their part in a challenge."
-)
-class ContestEntry(Node):
-    vote_count: int = strawberry.field(description="Votes members gave it.")
-    judge_score: float | None = strawberry.field(
-        description="The judges' mean score, 0 to 100; null until a judge scores it."
-    )
-    created_at: datetime = strawberry.field(description="When the entry was made.")
-    model: strawberry.Private[models.ContestEntry]
-
-    @classmethod
-    def of(cls, entry: models.ContestEntry) -> ContestEntry:
-        return cls(
-            id=strawberry.ID(encode_id("ContestEntry", entry.pk)),
-            vote_count=entry.vote_count,
-            judge_score=entry.judge_score,
-            created_at=entry.created_at,
-            model=entry,
-        )
-
-    @strawberry.field(description="The contest it was entered in.")
-    async def contest(self, info: Info) -> Contest:
-        contest = await context(info).loaders.contest_by_id.load(self.model.contest_id)
-        assert contest is not None
-        return Contest.of(contest)
-
-    @strawberry.field(
-        description="The entry's topic; for a challenge, the member's first check-in post."
-    )
-    async def topic(self, info: Info) -> Topic:
-        topic = await context(info).loaders.topic_by_id.load(self.model.topic_id)
-        assert topic is not None  # entries are listed only with their topics
-        return Topic.of(topic)
-
-    @strawberry.field(description="The member who entered.")
-    async def author(self, info: Info) -> Member:
-        member = await context(info).loaders.member_by_id.load(self.model.author_id)
-        assert member is not None
-        return Member.of(member)
-
-    @strawberry.field(
-        description="Rank among entries by the contest's ranking (live during voting)."
-    )
-    async def rank(self, info: Info) -> int | None:
-        return await contest_resolvers.rank_loader(context(info)).load(self.model.pk)
-
-    @strawberry.field(
-        description="judgeWeight × judgeScore / 100 + (1 − judgeWeight) × votes / the most "
-        "votes of a published entry: fixed when finalized, live until then; null for "
-        "challenges and for entries not published."
-    )
-    async def final_score(self, info: Info) -> float | None:
-        return await contest_resolvers.live_final_score(context(info), self.model)
-
-    @strawberry.field(description="Whether the viewer voted for this entry.")
-    async def viewer_has_voted(self, info: Info) -> bool:
-        return await context(info).loaders.voted_by_viewer.load(self.model.pk)
-
-    @strawberry.field(description="The prize it won; null when none (yet).")
-    async def prize(self, info: Info) -> ContestPrize | None:
-        if self.model.prize_id is None:
-            return None
-        prize = await context(info).loaders.contest_prize_by_id.load(self.model.prize_id)
-        return ContestPrize.of(prize) if prize else None
 
 
 @strawberry.type(
@@ -243,7 +151,7 @@ class Contest(Node):
             description=contest.description,
             rules=contest.rules,
             kind=contest.kind,
-            status=contest_resolvers.status_of(contest),
+            status=status_of(contest),
             starts_at=contest.starts_at,
             submission_ends_at=contest.submission_ends_at,
             voting_ends_at=contest.voting_ends_at,
@@ -278,12 +186,14 @@ class Contest(Node):
         sort: Annotated[  # type: ignore[valid-type]
             ContestEntrySort | None,
             strawberry.argument(description="The order of the entries (default VOTES)."),
-        ] = contest_resolvers.ContestEntrySort.VOTES,
-    ) -> Connection[ContestEntry]:
-        page = await contest_resolvers.entry_page(
+        ] = entry_resolvers.ContestEntrySort.VOTES,
+    ) -> Connection[ContestEntryRef]:
+        from schema.contest_entries import ContestEntry  # it imports this module
+
+        page = await entry_resolvers.entry_page(
             context(info),
             self.model,
-            sort or contest_resolvers.ContestEntrySort.VOTES,
+            sort or entry_resolvers.ContestEntrySort.VOTES,
             first,
             after,
         )
@@ -293,13 +203,17 @@ class Contest(Node):
         description="Entries that won a prize, by final rank; for a challenge, the members who "
         "completed it, first finisher first. At most 100."
     )
-    async def winners(self, info: Info) -> list[ContestEntry]:
-        found = await contest_resolvers.winners(context(info), self.model)
+    async def winners(self, info: Info) -> list[ContestEntryRef]:
+        from schema.contest_entries import ContestEntry  # it imports this module
+
+        found = await entry_resolvers.winners(context(info), self.model)
         return [ContestEntry.of(entry) for entry in found]
 
     @strawberry.field(description="The viewer's own entry; null when none or anonymous.")
-    async def viewer_entry(self, info: Info) -> ContestEntry | None:
-        entry = await contest_resolvers.viewer_entry(context(info), self.model)
+    async def viewer_entry(self, info: Info) -> ContestEntryRef | None:
+        from schema.contest_entries import ContestEntry  # it imports this module
+
+        entry = await entry_resolvers.viewer_entry(context(info), self.model)
         return ContestEntry.of(entry) if entry else None
 
     @strawberry.field(
@@ -313,30 +227,6 @@ class Contest(Node):
 async def load_contest(info: Info, contest_id: int) -> Contest | None:
     contest = await contest_resolvers.visible_contest(context(info), contest_id)
     return Contest.of(contest) if contest else None
-
-
-async def load_contest_entry(info: Info, entry_id: int) -> ContestEntry | None:
-    entry = await contest_resolvers.visible_entry(context(info), entry_id)
-    return ContestEntry.of(entry) if entry else None
-
-
-@strawberry.input(description="A prize band of a new contest.")
-class ContestPrizeInput:
-    rank_from: int = strawberry.field(description="The first rank that wins it, from 1.")
-    rank_to: int = strawberry.field(
-        description="The last rank that wins it, at most 1000; bands may not overlap."
-    )
-    title: str = strawberry.field(description="The prize's name, 1 to 64 characters.")
-    points: int | None = strawberry.field(
-        default=0, description="Points each winner receives, 0 to 1,000,000."
-    )
-    badge_code: str | None = strawberry.field(
-        default=None, description="A MANUAL badge each winner receives, e.g. CONTEST_WINNER."
-    )
-    mall_reward_code: str | None = strawberry.field(
-        default=None,
-        description="The mall's code of a reward to issue each winner, 1 to 64 characters.",
-    )
 
 
 @strawberry.input(description="A new contest or challenge.")
@@ -378,19 +268,6 @@ class CreateContestInput:
     )
 
 
-@strawberry.input(description="An entry to a contest: the topic it is posted as.")
-class SubmitContestEntryInput:
-    contest_id: strawberry.ID = strawberry.field(description="The contest's global ID.")
-    title: str = strawberry.field(description="1 to 120 characters.")
-    body: str = strawberry.field(description="Markdown, 1 to 20,000 characters.")
-    image_urls: list[str] | None = strawberry.field(
-        default=None, description="At most 9, http or https."
-    )
-    product_skus: list[str] | None = strawberry.field(
-        default=None, description="At most 20 SKUs of the mall's products it shows."
-    )
-
-
 @strawberry.type(description="What a contest mutation answers: the contest, or why not.")
 class ContestPayload:
     contest: Contest | None = strawberry.field(
@@ -399,36 +276,7 @@ class ContestPayload:
     errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.type(description="What an entry mutation answers: the entry, or why not.")
-class ContestEntryPayload:
-    entry: ContestEntry | None = strawberry.field(
-        default=None,
-        description="The entry as it is now; null when errors is not empty, or when the entry "
-        "is no longer shown.",
-    )
-    errors: list[UserError] = strawberry.field(description=ERRORS)
-
-
-@strawberry.type(description="What challengeCheckIn answers: the progress and the post.")
-class ChallengeCheckInPayload:
-    progress: ChallengeProgress | None = strawberry.field(
-        default=None, description="The member's progress after this check-in."
-    )
-    topic: Topic | None = strawberry.field(default=None, description="Today's check-in post.")
-    errors: list[UserError] = strawberry.field(description=ERRORS)
-
-    @classmethod
-    def of(cls, result: tuple[Progress, models.Topic]) -> ChallengeCheckInPayload:
-        progress, topic = result
-        return cls(progress=ChallengeProgress.of(progress), topic=Topic.of(topic), errors=[])
-
-
 ContestId = Annotated[strawberry.ID, strawberry.argument(description="The contest's global ID.")]
-EntryId = Annotated[strawberry.ID, strawberry.argument(description="The entry's global ID.")]
-
-
-def _entry(entry: models.ContestEntry | None) -> ContestEntry | None:
-    return ContestEntry.of(entry) if entry else None
 
 
 def _contest_input(data: CreateContestInput) -> ContestInput:
@@ -509,67 +357,3 @@ class ContestMutations:
     async def finalize_contest(self, info: Info, contest_id: ContestId) -> ContestPayload:
         work = contest_resolvers.finalize_contest(context(info), contest_id)
         return await payload(ContestPayload, work, Contest.of, "contest")
-
-    @strawberry.mutation(
-        description="Active members enter an OPEN contest with a topic in its board; one entry "
-        "per member."
-    )
-    async def submit_contest_entry(
-        self,
-        info: Info,
-        input: Annotated[
-            SubmitContestEntryInput, strawberry.argument(description="The entry's topic.")
-        ],
-    ) -> ContestEntryPayload:
-        data = EntryInput(
-            contest_id=input.contest_id,
-            title=input.title,
-            body=input.body,
-            image_urls=input.image_urls,
-            product_skus=input.product_skus,
-        )
-        work = contest_resolvers.submit_entry(context(info), data)
-        return await payload(ContestEntryPayload, work, _entry, "entry")
-
-    @strawberry.mutation(
-        description="Members vote for an entry while votes count: not their own, once per "
-        "entry, at most votesPerMember in a contest (CONFLICT beyond)."
-    )
-    async def vote_contest_entry(self, info: Info, entry_id: EntryId) -> ContestEntryPayload:
-        work = contest_resolvers.vote(context(info), entry_id, True)
-        return await payload(ContestEntryPayload, work, _entry, "entry")
-
-    @strawberry.mutation(
-        description="Members take back a vote while votes count; without one, nothing changes."
-    )
-    async def unvote_contest_entry(self, info: Info, entry_id: EntryId) -> ContestEntryPayload:
-        work = contest_resolvers.vote(context(info), entry_id, False)
-        return await payload(ContestEntryPayload, work, _entry, "entry")
-
-    @strawberry.mutation(description="Moderators.")
-    async def score_contest_entry(
-        self,
-        info: Info,
-        entry_id: EntryId,
-        score: Annotated[
-            float,
-            strawberry.argument(description="0 to 100; scoring again replaces the judge's score."),
-        ],
-    ) -> ContestEntryPayload:
-        work = contest_resolvers.score_entry(context(info), entry_id, score)
-        return await payload(ContestEntryPayload, work, _entry, "entry")
-
-    @strawberry.mutation(description="CHALLENGE contests: today's check-in post.")
-    async def challenge_check_in(
-        self,
-        info: Info,
-        contest_id: ContestId,
-        body: Annotated[
-            str, strawberry.argument(description="Today's post, Markdown, 1 to 20,000 characters.")
-        ],
-        image_urls: Annotated[
-            list[str] | None, strawberry.argument(description="At most 9, http or https.")
-        ] = None,
-    ) -> ChallengeCheckInPayload:
-        work = challenge_resolvers.check_in(context(info), contest_id, body, image_urls)
-        return await payload(ChallengeCheckInPayload, work, ChallengeCheckInPayload.of)

@@ -11,7 +11,8 @@ from mallforum.ids import parse_id
 from schema.boards import load_board
 from schema.comments import load_comment
 from schema.common import Info, Node
-from schema.contests import load_contest, load_contest_entry
+from schema.contest_entries import load_contest_entry
+from schema.contests import load_contest
 from schema.members import load_member
 from schema.moderation import load_case, load_log_entry
 from schema.polls import load_poll

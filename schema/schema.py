@@ -22,7 +22,8 @@ from mallforum.errors import QueryError
 from schema.answers import AnswerMutations
 from schema.boards import BoardMutations, BoardQueries
 from schema.comments import Comment, CommentMutations
-from schema.contests import Contest, ContestEntry, ContestMutations, ContestQueries
+from schema.contest_entries import ContestEntry, ContestEntryMutations
+from schema.contests import Contest, ContestMutations, ContestQueries
 from schema.growth import Badge, GrowthMutations, GrowthQueries, PointTransaction
 from schema.leaderboards import LeaderboardQueries
 from schema.likes import LikeMutations
@@ -76,6 +77,7 @@ class Mutation(
     AnswerMutations,
     BoardMutations,
     ContestMutations,
+    ContestEntryMutations,
     MemberMutations,
     GrowthMutations,
     RewardMutations,

@@ -11,7 +11,7 @@ from mallforum import events
 from resolvers import live
 from schema.comments import Comment
 from schema.common import Info, described_enum
-from schema.contests import ContestEntry
+from schema.contest_entries import ContestEntry
 from schema.topics import Topic
 
 TopicEventKind = described_enum(
