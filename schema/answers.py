@@ -7,7 +7,8 @@ from typing import Annotated
 import strawberry
 
 from resolvers import answers as answer_resolvers
-from schema.common import Info, context, payload
+from schema.bindings import Info, context
+from schema.payloads import payload
 from schema.topics import Topic, TopicPayload
 
 

@@ -10,19 +10,9 @@ import models
 import resolvers.feeds
 from mallforum.ids import encode_id
 from resolvers import boards as board_resolvers
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
+from schema.bindings import Info, context, described_enum
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 
 if TYPE_CHECKING:
     from schema.topics import Topic

@@ -10,20 +10,10 @@ import strawberry
 import models
 from mallforum.ids import encode_id
 from resolvers import comments as comment_resolvers
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    DeletePayload,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    payload,
-)
+from schema.bindings import Info, context
 from schema.members import Member
+from schema.payloads import ERRORS, DeletePayload, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 from schema.topics import ContentStatus, Topic
 
 

@@ -13,10 +13,12 @@ from resolvers import challenges as challenge_resolvers
 from resolvers import contest_entries as entry_resolvers
 from resolvers.challenges import Progress
 from resolvers.contest_entries import EntryInput
-from schema.common import ERRORS, Info, Node, UserError, context, payload
+from schema.bindings import Info, context
 from schema.contest_prizes import ContestPrize
 from schema.contests import ChallengeProgress, Contest, ContestId
 from schema.members import Member
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import Node
 from schema.topics import Topic
 
 

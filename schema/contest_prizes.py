@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 import models
-from schema.common import Info, context
+from schema.bindings import Info, context
 from schema.growth import Badge
 
 

@@ -18,21 +18,11 @@ from resolvers import contests as contest_resolvers
 from resolvers.challenges import Progress
 from resolvers.contest_prizes import PrizeInput
 from resolvers.contests import ContestInput
+from schema.bindings import Info, context, described_enum
 from schema.boards import Board
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
 from schema.contest_prizes import ContestPrize, ContestPrizeInput
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 
 if TYPE_CHECKING:
     from schema.contest_entries import ContestEntry

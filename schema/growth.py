@@ -13,20 +13,10 @@ from mallforum.ids import encode_id
 from resolvers import badges as badge_resolvers
 from resolvers import growth
 from resolvers.growth import CheckInResult
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
+from schema.bindings import Info, context, described_enum
 from schema.members import Member, MemberId, MemberPayload
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 
 BadgeKind = described_enum(
     models.BadgeKind,

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from resolvers import leaderboards
-from schema.common import Info, context, described_enum
+from schema.bindings import Info, context, described_enum
 from schema.members import Member
 
 LeaderboardKind = described_enum(

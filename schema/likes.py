@@ -8,8 +8,10 @@ import strawberry
 
 import models
 from resolvers.likes import set_like
+from schema.bindings import Info, context
 from schema.comments import Comment
-from schema.common import ERRORS, Info, Node, UserError, context, payload
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import Node
 from schema.topics import Topic
 
 

@@ -7,8 +7,9 @@ from typing import Annotated
 import strawberry
 
 from resolvers import lottery as lottery_resolvers
-from schema.common import ERRORS, Info, UserError, context, payload
+from schema.bindings import Info, context
 from schema.members import Member
+from schema.payloads import ERRORS, UserError, payload
 
 
 @strawberry.type(description="What drawLottery answers: the winners and the seed, or why not.")

@@ -14,19 +14,9 @@ from resolvers import badges as badge_resolvers
 from resolvers import members as member_resolvers
 from resolvers.feeds import TopicSort, topic_page
 from resolvers.growth import current_streak, level_of
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
+from schema.bindings import Info, context, described_enum
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 
 if TYPE_CHECKING:
     from schema.growth import BadgeAward, MemberLevel

@@ -10,21 +10,11 @@ import strawberry
 import models
 from mallforum.ids import encode_id
 from resolvers import moderation_cases as resolvers
+from schema.bindings import Info, context, described_enum
 from schema.comments import Comment
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
 from schema.members import Member, MemberId, MemberPayload
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 from schema.topics import Topic
 
 ModerationCaseStatus = described_enum(

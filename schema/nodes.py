@@ -8,14 +8,15 @@ from typing import Annotated
 import strawberry
 
 from mallforum.ids import parse_id
+from schema.bindings import Info
 from schema.boards import load_board
 from schema.comments import load_comment
-from schema.common import Info, Node
 from schema.contest_entries import load_contest_entry
 from schema.contests import load_contest
 from schema.members import load_member
 from schema.moderation import load_case, load_log_entry
 from schema.polls import load_poll
+from schema.relay import Node
 from schema.rewards import load_redemption, load_reward_item
 from schema.topics import load_topic
 from schema.word_rules import load_word_rule

@@ -10,7 +10,9 @@ import strawberry
 import models
 from mallforum.ids import encode_id
 from resolvers import polls as poll_resolvers
-from schema.common import ERRORS, Info, Node, UserError, context, payload
+from schema.bindings import Info, context
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import Node
 
 if TYPE_CHECKING:
     from schema.topics import Topic

@@ -12,19 +12,9 @@ import models
 from mallforum.ids import encode_id
 from resolvers import rewards
 from resolvers.rewards import RewardItemInput
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
+from schema.bindings import Info, context, described_enum
+from schema.payloads import ERRORS, UserError, payload
+from schema.relay import After, Connection, First, Node, connection
 
 RedemptionStatus = described_enum(
     models.RedemptionStatus,

@@ -9,8 +9,8 @@ import strawberry
 
 from mallforum import events
 from resolvers import live
+from schema.bindings import Info, described_enum
 from schema.comments import Comment
-from schema.common import Info, described_enum
 from schema.contest_entries import ContestEntry
 from schema.topics import Topic
 

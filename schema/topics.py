@@ -17,23 +17,12 @@ from resolvers import topics as topic_resolvers
 from resolvers.comments import topic_comments
 from resolvers.pagination import MAX_PAGE_SIZE
 from resolvers.topics import TopicInput
+from schema.bindings import Info, context, described_enum
 from schema.boards import Board, TopicSort
-from schema.common import (
-    ERRORS,
-    After,
-    Connection,
-    DeletePayload,
-    First,
-    Info,
-    Node,
-    UserError,
-    connection,
-    context,
-    described_enum,
-    payload,
-)
 from schema.members import Member
+from schema.payloads import ERRORS, DeletePayload, UserError, payload
 from schema.polls import CreatePollInput, Poll
+from schema.relay import After, Connection, First, Node, connection
 
 if TYPE_CHECKING:
     from schema.comments import Comment

@@ -9,17 +9,10 @@ import strawberry
 
 import models
 from resolvers import word_rules as resolvers
-from schema.common import (
-    ERRORS,
-    DeletePayload,
-    Info,
-    Node,
-    UserError,
-    context,
-    described_enum,
-    payload,
-)
+from schema.bindings import Info, context, described_enum
 from schema.members import Member
+from schema.payloads import ERRORS, DeletePayload, UserError, payload
+from schema.relay import Node
 
 WordListAction = described_enum(
     models.WordListAction,

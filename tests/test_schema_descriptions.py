@@ -4,7 +4,7 @@ Read from the exported SDL (schema/schema.graphql, which test_service keeps in s
 served schema): every type but the built-in scalars and introspection types, every field of
 object, interface and input types, every field argument and every enum value needs a
 one-line description. Enum values are included: the Python enums live in models/ and
-resolvers/, so schema/common.py's `described_enum` puts their descriptions on the GraphQL
+resolvers/, so schema/bindings.py's `described_enum` puts their descriptions on the GraphQL
 definition rather than using `strawberry.enum_value`. Where the API contract
 (../shared/api/contract.graphql) describes something, the served schema says the same, word
 for word.
