@@ -3,9 +3,9 @@
 
 The word rules are the shipped defaults plus generated Chinese and English patterns up to
 `--rules` in all, compiled into one automaton as a rule change does. Posts are drawn from
-the labelled corpus in tests/ (clean posts, adverts, contact spam, abuse): long posts join
-lines up to `--chars` characters, typical posts 3 to 12 lines, one line in ten drawn from
-the whole corpus and the rest from its clean posts. Runs:
+the labelled corpus in tests/moderation/ (clean posts, adverts, contact spam, abuse): long
+posts join lines up to `--chars` characters, typical posts 3 to 12 lines, one line in ten
+drawn from the whole corpus and the rest from its clean posts. Runs:
 
 - the text hooks (word rules and contact details) on long posts, and on long posts made
   of the whole corpus (more than half spam: the worst case);
@@ -40,7 +40,7 @@ from moderation.hooks import HookServices, build_pipeline
 from moderation.words import WordMatcher, WordRule, default_rules
 from tests.stores import REDIS_URL, delete_keys, require_stores
 
-CORPUS = Path(__file__).resolve().parent.parent / "tests" / "moderation_corpus.tsv"
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "moderation" / "moderation_corpus.tsv"
 #: The common CJK block, where generated patterns are drawn from.
 CJK = [chr(code) for code in range(0x4E00, 0x9FA6)]
 LATIN = "abcdefghijklmnopqrstuvwxyz"

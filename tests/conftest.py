@@ -34,7 +34,7 @@ from mallforum.auth import mint_token
 from mallforum.settings import Settings
 from moderation import Pipeline
 from resolvers.badges import sync_catalogue
-from tests.moderation_steps import HoldWord
+from tests.moderation.steps import HoldWord
 from tests.stores import StoreUnavailable, delete_keys, scratch_settings
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from mallforum import clock, outbox
 from mallforum.outbox import OutboxWorker, retry_delay
 from models import OutboxEvent
-from tests.growth_steps import create_item, redeem
+from tests.growth.steps import create_item, redeem
 from tests.servers import free_port, serving
 
 SECRET = "s3cret"

@@ -24,7 +24,7 @@ from models import (
     PointTransaction,
     Topic,
 )
-from tests.contest_steps import (
+from tests.contests.steps import (
     ADMIN_CALLER,
     CONTEST,
     CONTESTS,
@@ -49,7 +49,7 @@ from tests.contest_steps import (
     voted,
 )
 from tests.forum import MODERATOR, concurrently, create_board, pk_of, promote
-from tests.moderation_steps import moderate
+from tests.moderation.steps import moderate
 from tests.stores import delete_keys
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.

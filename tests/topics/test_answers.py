@@ -17,7 +17,7 @@ from tests.forum import (
     create_topic,
     pk_of,
 )
-from tests.moderation_steps import MOD, moderate
+from tests.moderation.steps import MOD, moderate
 
 ACCEPT = """
 mutation($id: ID!) {

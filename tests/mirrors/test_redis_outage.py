@@ -12,7 +12,7 @@ from mirrors import reconcile
 from models import Comment, ContentStatus, Like, Topic
 from schema.schema import build_schema
 from tests.clock_steps import pin_clock
-from tests.contest_steps import create_contest, submit, voted
+from tests.contests.steps import create_contest, submit, voted
 from tests.forum import (
     ADMIN,
     LIKE,
@@ -22,7 +22,7 @@ from tests.forum import (
     create_topic,
     pk_of,
 )
-from tests.growth_steps import check_in
+from tests.growth.steps import check_in
 
 MEMBER = "id nickname experience level { level name }"
 TOPICS = f"edges {{ node {{ id title likeCount commentCount author {{ {MEMBER} }} }} }}"

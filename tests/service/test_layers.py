@@ -15,7 +15,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("mallforum", "schema", "resolvers", "mirrors", "moderation", "models")
 ASSEMBLERS = {"mallforum.app", "mallforum.cli", "mallforum.demo", "mallforum.__main__"}
 #: Layer → its height; a module imports only layers of lower height, and its own.

@@ -12,7 +12,7 @@ from typing import Any
 
 from mallforum import clock
 from tests.forum import LIKE, create_board, create_comment, create_topic
-from tests.growth_steps import check_in
+from tests.growth.steps import check_in
 from tests.stores import delete_keys
 
 #: The keys that hold data rebuilt from the rows (not locks, drafts or markers).

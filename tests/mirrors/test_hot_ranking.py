@@ -17,7 +17,7 @@ from mirrors import hot, reconcile
 from models import Topic, TopicListing
 from resolvers.feeds import hot_score
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
-from tests.moderation_steps import moderate
+from tests.moderation.steps import moderate
 from tests.stores import delete_keys
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.

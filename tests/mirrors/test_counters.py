@@ -22,8 +22,8 @@ from mirrors.views import flush_views, flush_views_logged
 from models import ActivityDay, Comment, Like, LikeSubject, Topic
 from tests.clock_steps import pin_clock
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of
-from tests.growth_steps import check_in
-from tests.moderation_steps import moderate
+from tests.growth.steps import check_in
+from tests.moderation.steps import moderate
 from tests.stores import delete_keys
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.

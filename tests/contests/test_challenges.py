@@ -19,7 +19,7 @@ from models import (
     Topic,
 )
 from tests.clock_steps import local, pin_zone, set_clock
-from tests.contest_steps import (
+from tests.contests.steps import (
     CONTEST,
     SCORE,
     VOTE,

@@ -27,7 +27,7 @@ from graphql import (
 
 from schema.schema import SDL_PATH
 
-CONTRACT_PATH = Path(__file__).resolve().parents[2] / "shared" / "api" / "contract.graphql"
+CONTRACT_PATH = Path(__file__).resolve().parents[3] / "shared" / "api" / "contract.graphql"
 
 
 def described(schema: GraphQLSchema) -> Iterator[tuple[str, str | None]]:

@@ -26,7 +26,7 @@ from tests.forum import ADMIN, CALLERS, MODERATOR, concurrently, create_board, p
 from tests.servers import free_port
 
 WRITERS = itertools.count(1)
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADMIN_CALL = {"as_": ADMIN, "roles": ("admin",)}
 MOD_CALL = {"as_": MODERATOR, "roles": ("moderator",)}
 

@@ -18,7 +18,7 @@ from tests.forum import (
     pk_of,
     promote,
 )
-from tests.moderation_steps import moderate
+from tests.moderation.steps import moderate
 
 POLL_FIELDS = """
   id question maxChoices closesAt totalVoters viewerChoices isClosed

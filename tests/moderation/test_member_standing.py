@@ -16,7 +16,7 @@ from tests.forum import (
     create_board,
     create_topic,
 )
-from tests.moderation_steps import MOD, log, node, queue
+from tests.moderation.steps import MOD, log, node, queue
 
 FOLLOW = (
     "mutation($id: ID!) { followBoard(boardId: $id) { board { viewerFollows } errors { code } } }"

@@ -12,7 +12,7 @@ from schema.schema import SDL_PATH, export_sdl
 from tests.conftest import TEST_SECRET
 from tests.forum import create_board, create_topic
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONTRACT_CHECK = ROOT.parent / "shared" / "tools" / "contract_check.py"
 
 VIEWER = "{ viewer { id nickname role status } }"

@@ -18,7 +18,7 @@ from models import (
     RewardItem,
 )
 from tests.forum import ADMIN, CALLERS, MODERATOR, SERVICE, concurrently, pk_of, promote
-from tests.growth_steps import (
+from tests.growth.steps import (
     ADMIN_ROLES,
     ITEM_FIELDS,
     REDEEM,

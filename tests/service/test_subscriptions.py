@@ -13,9 +13,9 @@ import pytest
 import websockets
 
 from mallforum import clock
-from tests.contest_steps import create_contest, submit, voted
+from tests.contests.steps import create_contest, submit, voted
 from tests.forum import CREATE_COMMENT, LIKE, MODERATOR, create_board, create_topic
-from tests.moderation_steps import moderate
+from tests.moderation.steps import moderate
 from tests.servers import serving
 
 TOPIC_ACTIVITY = """

@@ -13,7 +13,7 @@ from mallforum.growth_rules import CheckInRule
 from models import ActivityDay, CheckIn, Member, MemberStatus, PointReason, PointTransaction
 from tests.clock_steps import local, pin_clock, pin_zone, set_clock
 from tests.forum import concurrently
-from tests.growth_steps import CHECK_IN, check_in
+from tests.growth.steps import CHECK_IN, check_in
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar

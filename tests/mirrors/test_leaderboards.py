@@ -49,8 +49,8 @@ from tests.forum import (
     pk_of,
     promote,
 )
-from tests.moderation_steps import HoldWord
-from tests.test_likes import LIKE, UNLIKE, like, unlike
+from tests.moderation.steps import HoldWord
+from tests.topics.test_likes import LIKE, UNLIKE, like, unlike
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from models import Comment, Member, MemberStatus, ModerationCase, Report, Topic
 from tests.forum import concurrently, create_board, create_comment, create_topic, pk_of, promote
-from tests.moderation_steps import (
+from tests.moderation.steps import (
     REPORT,
     decide,
     moderate,

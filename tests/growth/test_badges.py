@@ -26,7 +26,7 @@ from tests.forum import (
     create_comment,
     create_topic,
 )
-from tests.growth_steps import check_in
+from tests.growth.steps import check_in
 
 #: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar

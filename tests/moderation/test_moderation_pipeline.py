@@ -59,13 +59,13 @@ def test_hooks_are_read_from_the_environment(monkeypatch):
     monkeypatch.setenv(
         "MALLFORUM_MODERATION_HOOKS",
         '[{"hook": "contact_info", "options": {"action": "block"}},'
-        ' {"hook": "tests.plugin_hooks:SlowScanner", "options": {"seconds": 2},'
+        ' {"hook": "tests.moderation.plugin_hooks:SlowScanner", "options": {"seconds": 2},'
         '  "timeout_ms": 80, "on_failure": "review"}]',
     )
     specs = Settings().moderation_hooks
     assert [(s.hook, s.options, s.timeout_ms, s.on_failure) for s in specs] == [
         ("contact_info", {"action": "block"}, 500, "allow"),
-        ("tests.plugin_hooks:SlowScanner", {"seconds": 2}, 80, "review"),
+        ("tests.moderation.plugin_hooks:SlowScanner", {"seconds": 2}, 80, "review"),
     ]
 
 
@@ -78,7 +78,7 @@ def test_the_default_pipeline_lists_the_shipped_hooks():
     ("spec", "message"),
     [
         ({"hook": "no_such_hook"}, "unknown moderation hook"),
-        ({"hook": "tests.plugin_hooks:Missing"}, "cannot load moderation hook"),
+        ({"hook": "tests.moderation.plugin_hooks:Missing"}, "cannot load moderation hook"),
         ({"hook": "contact_info", "options": {"action": "shout"}}, "must be 'review' or 'block'"),
     ],
 )
@@ -89,7 +89,7 @@ async def test_a_bad_hook_entry_stops_start_up_with_its_name(settings, spec, mes
 
 
 async def test_a_plug_in_hook_by_dotted_path_gives_verdicts(api, hooks):
-    hooks({"hook": "tests.plugin_hooks.brand_guard", "options": {"words": ["某宝店"]}})
+    hooks({"hook": "tests.moderation.plugin_hooks.brand_guard", "options": {"words": ["某宝店"]}})
     board = await create_board(api)
     refused = await post(api, board["id"], "同款在某宝店便宜二十")
     assert [e["code"] for e in refused["errors"]] == ["REJECTED_BY_MODERATION"]
@@ -103,7 +103,13 @@ async def test_a_plug_in_hook_by_dotted_path_gives_verdicts(api, hooks):
 
 
 async def test_a_slow_hook_under_the_allow_policy_publishes_and_flags(api, hooks):
-    hooks({"hook": "tests.plugin_hooks:SlowScanner", "timeout_ms": 50, "on_failure": "allow"})
+    hooks(
+        {
+            "hook": "tests.moderation.plugin_hooks:SlowScanner",
+            "timeout_ms": 50,
+            "on_failure": "allow",
+        }
+    )
     board = await create_board(api)
     answer = await post(api, board["id"], "Fits true to size, lovely fabric")
     assert answer["errors"] == [] and answer["topic"]["status"] == "PUBLISHED"
@@ -111,7 +117,13 @@ async def test_a_slow_hook_under_the_allow_policy_publishes_and_flags(api, hooks
 
 
 async def test_a_slow_hook_under_the_review_policy_holds_the_post(api, hooks):
-    hooks({"hook": "tests.plugin_hooks:SlowScanner", "timeout_ms": 50, "on_failure": "review"})
+    hooks(
+        {
+            "hook": "tests.moderation.plugin_hooks:SlowScanner",
+            "timeout_ms": 50,
+            "on_failure": "review",
+        }
+    )
     board = await create_board(api)
     answer = await post(api, board["id"], "Fits true to size, lovely fabric")
     assert answer["topic"]["status"] == "PENDING_REVIEW"
@@ -124,7 +136,7 @@ async def test_a_slow_hook_under_the_review_policy_holds_the_post(api, hooks):
 async def test_a_failing_hook_follows_its_policy(api, hooks, policy, status):
     hooks(
         {"hook": "sensitive_words"},
-        {"hook": "tests.plugin_hooks:BrokenScanner", "on_failure": policy},
+        {"hook": "tests.moderation.plugin_hooks:BrokenScanner", "on_failure": policy},
     )
     board = await create_board(api)
     answer = await post(api, board["id"], "Arrived in two days, well packed")
@@ -134,7 +146,7 @@ async def test_a_failing_hook_follows_its_policy(api, hooks, policy, status):
 
 async def test_a_failing_hook_does_not_soften_another_hooks_block(api, hooks):
     hooks(
-        {"hook": "tests.plugin_hooks:BrokenScanner", "on_failure": "allow"},
+        {"hook": "tests.moderation.plugin_hooks:BrokenScanner", "on_failure": "allow"},
         {"hook": "sensitive_words"},
     )
     board = await create_board(api)
@@ -144,7 +156,7 @@ async def test_a_failing_hook_does_not_soften_another_hooks_block(api, hooks):
 
 
 async def test_a_fast_hook_within_its_limit_adds_nothing(api, hooks):
-    hooks({"hook": "tests.plugin_hooks:SlowScanner", "options": {"seconds": 0.01}})
+    hooks({"hook": "tests.moderation.plugin_hooks:SlowScanner", "options": {"seconds": 0.01}})
     board = await create_board(api)
     answer = await post(api, board["id"], "Arrived in two days, well packed")
     assert answer["topic"]["status"] == "PUBLISHED"
@@ -155,9 +167,9 @@ async def test_a_fast_hook_within_its_limit_adds_nothing(api, hooks):
 
 
 async def test_hooks_see_the_kind_texts_and_the_authors_standing(api, hooks):
-    from tests.plugin_hooks import Recorder
+    from tests.moderation.plugin_hooks import Recorder
 
-    hooks({"hook": "tests.plugin_hooks:Recorder"})
+    hooks({"hook": "tests.moderation.plugin_hooks:Recorder"})
     board = await create_board(api)
     await post(api, board["id"], "First post")
     clock.travel(timedelta(days=5))
@@ -226,9 +238,9 @@ async def test_a_held_nickname_waits_for_a_moderator_who_may_approve_it(api):
 
 
 async def test_a_nickname_is_screened_once_per_change(api, hooks):
-    from tests.plugin_hooks import Recorder
+    from tests.moderation.plugin_hooks import Recorder
 
-    hooks({"hook": "tests.plugin_hooks:Recorder"})
+    hooks({"hook": "tests.moderation.plugin_hooks:Recorder"})
     for name in ("Ann", "Ann", "Ann", "Anna", "Anna"):
         await sign_in(api, "u-100005", name)
     nicknames = [d.texts for d in Recorder.drafts if d.kind == "nickname"]

@@ -7,7 +7,7 @@ import pytest
 
 from models import BadgeAward, Member, ModerationLog, PointReason, Topic
 from tests.forum import MODERATOR, create_board, create_comment, create_topic, pk_of
-from tests.moderation_steps import LOG, MOD, QUEUE, decide, log, moderate, node, queue, report
+from tests.moderation.steps import LOG, MOD, QUEUE, decide, log, moderate, node, queue, report
 
 # ---------------------------------------------------------------- cases held by hooks
 
