@@ -7,7 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from mallforum import clock
-from tests.forum import ADMIN, MODERATOR
+from mallforum.ids import encode_id
+from models import ContestEntry
+from tests.forum import ADMIN, MODERATOR, create_board, pk_of
 
 ADMIN_CALLER: dict[str, Any] = {"as_": ADMIN, "roles": ("admin",)}
 JUDGE: dict[str, Any] = {"as_": MODERATOR, "roles": ("moderator",)}
@@ -177,3 +179,37 @@ async def finalize(api, contest_id: str, caller=None) -> dict[str, Any]:
 
 async def cancel(api, contest_id: str, caller=None) -> dict[str, Any]:
     return (await api(CANCEL, {"id": contest_id}, **admin_or(caller)))["cancelContest"]
+
+
+async def open_contest(api, **fields: Any) -> dict[str, Any]:
+    """A board and a contest in it, with the clock moved to its OPEN window."""
+    board = await create_board(api, "show")
+    contest = await create_contest(api, board["id"], **fields)
+    clock.travel(timedelta(hours=2))
+    return contest
+
+
+async def entries_by_votes(api, contest_id: str) -> list[tuple[str, int, int | None]]:
+    """(entry, votes, rank) of every entry as a reader sees them, most votes first."""
+    contest = await read_contest(api, contest_id, first=100)
+    return [
+        (e["node"]["id"], e["node"]["voteCount"], e["node"]["rank"])
+        for e in contest["entries"]["edges"]
+    ]
+
+
+async def ranks_from_rows(contest_id: str) -> dict[str, int]:
+    """The ranks the rows give: published entries by votes, ties to the earlier entry."""
+    entries = await ContestEntry.filter(
+        contest_id=pk_of(contest_id), topic__status="PUBLISHED"
+    ).order_by("-vote_count", "id")
+    return {encode_id("ContestEntry", e.pk): n for n, e in enumerate(entries, start=1)}
+
+
+#: The fields that make a new contest a challenge.
+CHALLENGE = {
+    "kind": "CHALLENGE",
+    "votingEndsAt": None,
+    "requiredCheckIns": 1,
+    "prizes": [{"rankFrom": 1, "rankTo": 1, "title": "完成奖", "points": 50}],
+}

@@ -1,6 +1,5 @@
-"""UGC contests (有奖征集): a lifecycle that follows the clock, entries that are topics, votes
-that are exact under concurrency, a live ranking in Redis that survives a flush, judges'
-scores, and finalizing that awards each prize once, even when called twice at once."""
+"""UGC contests (有奖征集): a lifecycle that follows the clock, who may create, cancel and
+finalize them, their input checked field by field, and their lists."""
 
 from __future__ import annotations
 
@@ -11,29 +10,13 @@ import pytest
 
 from mallforum import clock
 from mallforum.ids import encode_id
-from mallforum.redis_store import RedisStore
-from models import (
-    BadgeAward,
-    Contest,
-    ContestEntry,
-    ContestVote,
-    Member,
-    MemberStatus,
-    OutboxEvent,
-    PointReason,
-    PointTransaction,
-    Topic,
-)
+from models import Contest
 from tests.contests.steps import (
-    ADMIN_CALLER,
+    CHALLENGE,
     CONTEST,
     CONTESTS,
-    FINALIZE,
     JUDGE,
     SCORE,
-    SUBMIT,
-    UNVOTE,
-    VOTE,
     at,
     attempt_create,
     attempt_submit,
@@ -42,43 +25,17 @@ from tests.contests.steps import (
     create_contest,
     fields_at_fault,
     finalize,
+    open_contest,
     read_contest,
     statuses,
     submit,
     vote,
     voted,
 )
-from tests.forum import MODERATOR, concurrently, create_board, pk_of, promote
+from tests.forum import create_board
 from tests.moderation.steps import moderate
-from tests.stores import delete_keys
 
-#: Days, weeks, months and time zones: `.ci/run` runs these again at other instants.
 pytestmark = pytest.mark.calendar
-
-
-async def open_contest(api, **fields: Any) -> dict[str, Any]:
-    """A board and a contest in it, with the clock moved to its OPEN window."""
-    board = await create_board(api, "show")
-    contest = await create_contest(api, board["id"], **fields)
-    clock.travel(timedelta(hours=2))
-    return contest
-
-
-async def entries_by_votes(api, contest_id: str) -> list[tuple[str, int, int | None]]:
-    """(entry, votes, rank) of every entry as a reader sees them, most votes first."""
-    contest = await read_contest(api, contest_id, first=100)
-    return [
-        (e["node"]["id"], e["node"]["voteCount"], e["node"]["rank"])
-        for e in contest["entries"]["edges"]
-    ]
-
-
-async def ranks_from_rows(contest_id: str) -> dict[str, int]:
-    """The ranks the rows give: published entries by votes, ties to the earlier entry."""
-    entries = await ContestEntry.filter(
-        contest_id=pk_of(contest_id), topic__status="PUBLISHED"
-    ).order_by("-vote_count", "id")
-    return {encode_id("ContestEntry", e.pk): n for n, e in enumerate(entries, start=1)}
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -192,12 +149,6 @@ async def test_creating_cancelling_and_finalizing_are_for_admins(api, caller, co
 
 
 LONG = "x" * 121
-CHALLENGE = {
-    "kind": "CHALLENGE",
-    "votingEndsAt": None,
-    "requiredCheckIns": 1,
-    "prizes": [{"rankFrom": 1, "rankTo": 1, "title": "完成奖", "points": 50}],
-}
 
 
 def bad_inputs() -> dict[str, tuple[dict[str, Any], list[str]]]:
@@ -316,380 +267,6 @@ async def test_a_contest_needs_a_board_members_may_post_in(api):
     answer = await attempt_create(api, news["id"])
     assert (codes(answer), fields_at_fault(answer)) == (["INVALID"], [["input", "boardId"]])
     assert await Contest.all().count() == 0
-
-
-# ---------------------------------------------------------------- entries
-
-
-async def test_a_second_entry_by_the_same_member_is_a_duplicate(api):
-    contest = await open_contest(api)
-    await submit(api, contest["id"], "alice")
-    clock.travel(timedelta(minutes=5))  # past the rate limits of new members
-    second = await attempt_submit(api, contest["id"], "alice", title="again")
-    assert codes(second) == ["DUPLICATE"]
-    assert await Topic.filter(author__mall_user_id="alice").count() == 1
-    assert (await read_contest(api, contest["id"]))["entryCount"] == 1
-
-
-async def test_concurrent_entries_by_one_member_make_one_entry_and_one_topic(api, no_rate_limits):
-    contest = await open_contest(api)
-    await api("{ viewer { id } }", as_="alice")
-    variables = [
-        {"input": {"contestId": contest["id"], "title": f"try {n}", "body": "Look!"}}
-        for n in range(8)
-    ]
-    answers = await concurrently(api.post(SUBMIT, v, as_="alice") for v in variables)
-    results = [a["submitContestEntry"] for a in answers]
-    assert sorted(tuple(codes(r)) for r in results) == [()] + [("DUPLICATE",)] * 7
-    assert await ContestEntry.filter(contest_id=pk_of(contest["id"])).count() == 1
-    assert await Topic.filter(author__mall_user_id="alice").count() == 1
-    assert (await read_contest(api, contest["id"]))["entryCount"] == 1
-
-
-async def test_an_entry_goes_through_the_checks_of_any_topic(api, hold_word):
-    board = await create_board(api, "show", minLevelToPost=2)
-    contest = await create_contest(api, board["id"])
-    clock.travel(timedelta(hours=2))
-    assert codes(await attempt_submit(api, contest["id"], "alice")) == ["LEVEL_TOO_LOW"]
-    answer = await attempt_submit(api, contest["id"], "alice", title=" ")
-    assert (codes(answer), fields_at_fault(answer)) == (["INVALID"], [["input", "title"]])
-    await promote(api, "alice", 2)
-    await promote(api, "bob", 2)
-    held = await submit(api, contest["id"], "alice", body="hold-me please")
-    assert held["topic"]["status"] == "PENDING_REVIEW"
-    shown = await submit(api, contest["id"], "bob")
-    # Others see only the published entry; the author sees their held one too.
-    assert [e[0] for e in await entries_by_votes(api, contest["id"])] == [shown["id"]]
-    own = await read_contest(api, contest["id"], caller={"as_": "alice"})
-    assert {e["node"]["id"] for e in own["entries"]["edges"]} == {held["id"], shown["id"]}
-    assert own["viewerEntry"] == {"id": held["id"]}
-    assert codes(await vote(api, held["id"], "carol")) == ["NOT_FOUND"]
-    assert held["rank"] is None and shown["rank"] == 1
-
-
-async def test_entries_are_refused_outside_the_window_and_for_challenges(api):
-    board = await create_board(api, "show")
-    challenge = await create_contest(api, board["id"], **CHALLENGE)
-    contest = await create_contest(api, board["id"])
-    assert codes(await attempt_submit(api, contest["id"], "alice")) == ["CLOSED"]
-    clock.travel(timedelta(hours=2))
-    answer = await attempt_submit(api, challenge["id"], "alice")
-    assert (codes(answer), fields_at_fault(answer)) == (["INVALID"], [["input", "contestId"]])
-    clock.travel(timedelta(days=1))
-    assert codes(await attempt_submit(api, contest["id"], "alice")) == ["CLOSED"]
-    assert await ContestEntry.all().count() == 0
-    assert await Topic.all().count() == 0
-
-
-# ---------------------------------------------------------------- votes
-
-
-async def test_votes_are_refused_for_ones_own_entry_twice_for_one_entry_and_over_the_limit(api):
-    contest = await open_contest(api, votesPerMember=2)
-    entries = [await submit(api, contest["id"], author) for author in ("alice", "bob", "carol")]
-    alice, bob, carol = (e["id"] for e in entries)
-    assert codes(await vote(api, alice, "alice")) == ["FORBIDDEN"]
-    first = await vote(api, bob, "alice")
-    assert (first["errors"], first["entry"]["voteCount"], first["entry"]["viewerHasVoted"]) == (
-        [],
-        1,
-        True,
-    )
-    assert codes(await vote(api, bob, "alice")) == ["DUPLICATE"]
-    await voted(api, carol, "alice")
-    # alice has used her two votes: a third is over the limit until she takes one back.
-    dave = await submit(api, contest["id"], "dave")
-    assert codes(await vote(api, dave["id"], "alice")) == ["CONFLICT"]
-    taken = await vote(api, bob, "alice", UNVOTE)
-    assert (taken["errors"], taken["entry"]["voteCount"], taken["entry"]["viewerHasVoted"]) == (
-        [],
-        0,
-        False,
-    )
-    assert (await vote(api, dave["id"], "alice"))["errors"] == []
-    nothing = await vote(api, bob, "alice", UNVOTE)  # no vote to take back: nothing changes
-    assert (nothing["errors"], nothing["entry"]["voteCount"]) == ([], 0)
-    assert await ContestVote.filter(member__mall_user_id="alice").count() == 2
-
-
-async def test_anonymous_and_banned_callers_cannot_vote(api):
-    contest = await open_contest(api)
-    entry = await submit(api, contest["id"], "alice")
-    anonymous = (await api(VOTE, {"id": entry["id"]}))["voteContestEntry"]
-    assert codes(anonymous) == ["UNAUTHENTICATED"]
-    await api("{ viewer { id } }", as_="mallory")
-    await Member.filter(mall_user_id="mallory").update(status=MemberStatus.BANNED)
-    assert codes(await vote(api, entry["id"], "mallory")) == ["FORBIDDEN"]
-    assert await ContestVote.all().count() == 0
-
-
-async def test_an_entry_hidden_by_moderation_takes_no_votes_but_gives_its_votes_back(api):
-    contest = await open_contest(api, votesPerMember=1)
-    hidden = await submit(api, contest["id"], "alice")
-    other = await submit(api, contest["id"], "bob")
-    await voted(api, hidden["id"], "carol")
-    assert (await moderate(api, hidden["topic"]["id"], "HIDE"))["errors"] == []
-    assert codes(await vote(api, hidden["id"], "dave")) == ["NOT_FOUND"]
-    assert codes(await vote(api, other["id"], "carol")) == ["CONFLICT"]
-    taken = await vote(api, hidden["id"], "carol", UNVOTE)
-    assert (taken["errors"], taken["entry"]) == ([], None)  # the entry is not shown any more
-    assert (await vote(api, other["id"], "carol"))["errors"] == []
-    assert await ContestEntry.get(id=pk_of(hidden["id"])).values("vote_count") == {"vote_count": 0}
-
-
-async def test_one_members_hundred_concurrent_votes_with_three_allowed_count_exactly_three(api):
-    contest = await open_contest(api, votesPerMember=3)
-    entries = [await submit(api, contest["id"], f"author-{n}") for n in range(10)]
-    await api("{ viewer { id } }", as_="voter")
-    requests = [api.post(VOTE, {"id": entries[n % 10]["id"]}, as_="voter") for n in range(100)]
-    answers = [a["voteContestEntry"] for a in await concurrently(requests)]
-    assert sum(1 for a in answers if a["errors"] == []) == 3
-    assert {c for a in answers for c in codes(a)} <= {"DUPLICATE", "CONFLICT"}
-    assert await ContestVote.filter(member__mall_user_id="voter").count() == 3
-    rows = await ContestEntry.filter(contest_id=pk_of(contest["id"]))
-    for entry in rows:
-        assert entry.vote_count == await ContestVote.filter(entry_id=entry.pk).count()
-    assert sum(e.vote_count for e in rows) == 3
-    assert {e[2] for e in await entries_by_votes(api, contest["id"])} == set(range(1, 11))
-
-
-async def test_many_members_voting_at_once_are_all_counted_and_ranked(api):
-    contest = await open_contest(api, votesPerMember=2)
-    entries = [await submit(api, contest["id"], f"author-{n}") for n in range(4)]
-    voters = [f"voter-{n}" for n in range(30)]
-    for voter in voters:
-        await api("{ viewer { id } }", as_=voter)
-    requests = [
-        api.post(VOTE, {"id": entries[(n + k) % 4 if n % 3 else 0]["id"]}, as_=voter)
-        for n, voter in enumerate(voters)
-        for k in (0, 1)
-    ]
-    answers = [a["voteContestEntry"] for a in await concurrently(requests)]
-    rows = {e.pk: e for e in await ContestEntry.filter(contest_id=pk_of(contest["id"]))}
-    for entry in rows.values():
-        assert entry.vote_count == await ContestVote.filter(entry_id=entry.pk).count()
-    assert sum(e.vote_count for e in rows.values()) == sum(1 for a in answers if not a["errors"])
-    listed = await entries_by_votes(api, contest["id"])
-    expected = await ranks_from_rows(contest["id"])
-    assert {entry_id: rank for entry_id, _, rank in listed} == expected
-    assert [votes for _, votes, _ in listed] == sorted((v for _, v, _ in listed), reverse=True)
-
-
-# ---------------------------------------------------------------- the live ranking
-
-
-def redis_client(app):
-    return app.state.services["redis"].client
-
-
-async def test_the_live_ranking_is_rebuilt_from_the_rows_after_redis_is_flushed(api, app, settings):
-    contest = await open_contest(api, votesPerMember=3)
-    entries = [await submit(api, contest["id"], f"author-{n}") for n in range(5)]
-    for n, entry in enumerate(entries):
-        await voted(api, entry["id"], *(f"voter-{k}" for k in range(n % 3 + (n == 4))))
-    before = await entries_by_votes(api, contest["id"])
-    assert {e: r for e, _, r in before} == await ranks_from_rows(contest["id"])
-    key = app.state.services["redis"].keys.contest_ranking(pk_of(contest["id"]))
-    assert await redis_client(app).zcard(key) == 5
-
-    await delete_keys(settings)  # this run's keys only: other runs share the server
-    assert await redis_client(app).exists(key) == 0
-    assert await entries_by_votes(api, contest["id"]) == before
-    assert await redis_client(app).zcard(key) == 5
-    # Votes after the rebuild land in the rebuilt ranking.
-    await voted(api, entries[0]["id"], "voter-x", "voter-y", "voter-z")
-    after = await entries_by_votes(api, contest["id"])
-    assert after[0][0] == entries[0]["id"] and after[0][2] == 1
-    assert {e: r for e, _, r in after} == await ranks_from_rows(contest["id"])
-
-
-async def test_ranks_come_from_the_rows_while_redis_is_down_and_votes_still_count(api, app):
-    contest = await open_contest(api)
-    entries = [await submit(api, contest["id"], f"author-{n}") for n in range(3)]
-    await voted(api, entries[2]["id"], "voter-1", "voter-2")
-    await voted(api, entries[1]["id"], "voter-1")
-    expected = await entries_by_votes(api, contest["id"])
-    store = app.state.services["redis"]
-    working = store.client
-    store.client = RedisStore.connect("redis://127.0.0.1:1/0", "down").client  # nothing listens
-    try:
-        assert await entries_by_votes(api, contest["id"]) == expected
-        await voted(api, entries[0]["id"], "voter-3", "voter-4", "voter-5")
-        down = await entries_by_votes(api, contest["id"])
-        assert down[0][:3] == (entries[0]["id"], 3, 1)
-    finally:
-        await store.client.aclose()
-        store.client = working
-    # The ranking Redis held missed those votes: it is dropped when Redis answers again.
-    assert await entries_by_votes(api, contest["id"]) == down
-    assert {e: r for e, _, r in down} == await ranks_from_rows(contest["id"])
-
-
-async def test_ties_go_to_the_earlier_entry_live_and_when_finalized(api):
-    contest = await open_contest(api)
-    first, second, third = [await submit(api, contest["id"], a) for a in ("alice", "bob", "carol")]
-    await voted(api, third["id"], "v1", "v2")
-    await voted(api, second["id"], "v3")
-    await voted(api, first["id"], "v4")
-    assert await entries_by_votes(api, contest["id"]) == [
-        (third["id"], 2, 1),
-        (first["id"], 1, 2),
-        (second["id"], 1, 3),
-    ]
-    await voted(api, second["id"], "v5")  # second and third now tie: second came first
-    assert await entries_by_votes(api, contest["id"]) == [
-        (second["id"], 2, 1),
-        (third["id"], 2, 2),
-        (first["id"], 1, 3),
-    ]
-    clock.travel(timedelta(days=3))
-    assert (await finalize(api, contest["id"]))["errors"] == []
-    finished = await read_contest(api, contest["id"], sort="FINAL_SCORE")
-    assert [(e["node"]["id"], e["node"]["rank"]) for e in finished["entries"]["edges"]] == [
-        (second["id"], 1),
-        (third["id"], 2),
-        (first["id"], 3),
-    ]
-    assert [w["id"] for w in finished["winners"]] == [second["id"], third["id"], first["id"]]
-
-
-# ---------------------------------------------------------------- judges and final scores
-
-
-async def test_judges_scores_average_and_blend_with_votes_into_the_final_score(api):
-    contest = await open_contest(api, judgeWeight=0.5, votesPerMember=1)
-    alice, bob = [await submit(api, contest["id"], a) for a in ("alice", "bob")]
-    await voted(api, alice["id"], "v1", "v2", "v3", "v4")
-    await voted(api, bob["id"], "v5")
-    judges = [{"as_": f"judge-{n}", "roles": ("moderator",)} for n in range(2)]
-
-    async def score(entry_id, value, caller):
-        return (await api(SCORE, {"id": entry_id, "score": value}, **caller))["scoreContestEntry"]
-
-    assert (await score(bob["id"], 40, judges[0]))["entry"]["judgeScore"] == 40
-    assert (await score(bob["id"], 90, judges[1]))["entry"]["judgeScore"] == 65
-    replaced = await score(bob["id"], 100, judges[0])  # the judge's second score replaces the first
-    assert replaced["entry"]["judgeScore"] == 95
-    assert replaced["entry"]["finalScore"] == pytest.approx(0.5 * 0.95 + 0.5 * 1 / 4)
-    listed = await read_contest(api, contest["id"], sort="FINAL_SCORE")
-    assert [(e["node"]["id"], e["node"]["finalScore"]) for e in listed["entries"]["edges"]] == [
-        (bob["id"], pytest.approx(0.6)),
-        (alice["id"], pytest.approx(0.5)),
-    ]
-    for value in (-1, 100.5):
-        answer = await score(bob["id"], value, judges[0])
-        assert (codes(answer), fields_at_fault(answer)) == (["INVALID"], [["score"]])
-    assert codes(await score(bob["id"], 50, {"as_": "alice"})) == ["FORBIDDEN"]
-    assert codes(await score(bob["id"], 50, {})) == ["UNAUTHENTICATED"]
-
-    clock.travel(timedelta(days=3))
-    finished = (await finalize(api, contest["id"]))["contest"]
-    assert finished["status"] == "FINISHED"
-    assert codes(await score(alice["id"], 100, judges[1])) == ["CLOSED"]
-    winners = (await read_contest(api, contest["id"]))["winners"]
-    assert [(w["id"], w["rank"], w["finalScore"]) for w in winners] == [
-        (bob["id"], 1, pytest.approx(0.6)),
-        (alice["id"], 2, pytest.approx(0.5)),
-    ]
-
-
-async def test_nobody_voting_leaves_only_the_judges_part(api):
-    contest = await open_contest(api, judgeWeight=0.25)
-    entry = await submit(api, contest["id"], "alice")
-    answer = await api(SCORE, {"id": entry["id"], "score": 80}, **JUDGE)
-    assert answer["scoreContestEntry"]["entry"]["finalScore"] == pytest.approx(0.25 * 0.8)
-    own = await submit(api, contest["id"], MODERATOR)  # a judge may enter, but not judge it
-    answer = await api(SCORE, {"id": own["id"], "score": 100}, **JUDGE)
-    assert codes(answer["scoreContestEntry"]) == ["FORBIDDEN"]
-
-
-# ---------------------------------------------------------------- finalizing
-
-
-async def test_finalizing_twice_at_once_awards_each_prize_once(api):
-    contest = await open_contest(api, votesPerMember=4)
-    entries = [await submit(api, contest["id"], f"author-{n}") for n in range(4)]
-    for n, entry in enumerate(entries):
-        await voted(api, entry["id"], *(f"voter-{k}" for k in range(n + 1)))
-    points_before = {
-        m.mall_user_id: m.points for m in await Member.filter(mall_user_id__startswith="author-")
-    }
-    clock.travel(timedelta(days=3))
-    answers = await concurrently(
-        api.post(FINALIZE, {"id": contest["id"]}, **ADMIN_CALLER) for _ in range(2)
-    )
-    for answer in answers:
-        assert answer["finalizeContest"]["errors"] == []
-        assert answer["finalizeContest"]["contest"]["status"] == "FINISHED"
-    assert (await finalize(api, contest["id"]))["errors"] == []  # and later: still nothing more
-
-    prizes = await PointTransaction.filter(reason=PointReason.CONTEST_PRIZE).order_by("delta")
-    assert [(p.delta, p.member_id) for p in prizes] == [
-        (100, await member_id("author-1")),
-        (100, await member_id("author-2")),
-        (500, await member_id("author-3")),
-    ]
-    points_after = {
-        m.mall_user_id: m.points for m in await Member.filter(mall_user_id__startswith="author-")
-    }
-    assert points_after["author-3"] - points_before["author-3"] == 500
-    assert points_after["author-0"] == points_before["author-0"]
-    awards = await BadgeAward.filter(badge__code="CONTEST_WINNER")
-    assert [a.member_id for a in awards] == [await member_id("author-3")]
-    [event] = await OutboxEvent.filter(kind="contest.prize_awarded")
-    assert event.payload == {
-        "contestId": contest["id"],
-        "entryId": entries[3]["id"],
-        "mallUserId": "author-3",
-        "mallRewardCode": "GIFT-100",
-        "prizeTitle": "一等奖",
-        "rank": 1,
-    }
-    finished = await read_contest(api, contest["id"])
-    assert [
-        (w["author"]["nickname"], w["rank"], w["prize"]["title"]) for w in finished["winners"]
-    ] == [
-        ("author-3", 1, "一等奖"),
-        ("author-2", 2, "二等奖"),
-        ("author-1", 3, "二等奖"),
-    ]
-    loser = next(
-        e["node"] for e in finished["entries"]["edges"] if e["node"]["id"] == entries[0]["id"]
-    )
-    assert (loser["rank"], loser["prize"]) == (4, None)
-
-
-async def member_id(sub: str) -> int:
-    return (await Member.get(mall_user_id=sub)).pk
-
-
-async def test_an_entry_hidden_by_moderation_cannot_win(api):
-    contest = await open_contest(api)
-    top, second, third = [await submit(api, contest["id"], a) for a in ("alice", "bob", "carol")]
-    await voted(api, top["id"], "v1", "v2", "v3")
-    await voted(api, second["id"], "v1", "v2")
-    await voted(api, third["id"], "v1")
-    assert (await moderate(api, top["topic"]["id"], "HIDE"))["errors"] == []
-    # The live ranking already leaves it out.
-    assert await entries_by_votes(api, contest["id"]) == [(second["id"], 2, 1), (third["id"], 1, 2)]
-    moderator_view = await read_contest(api, contest["id"], caller=JUDGE)
-    assert [(e["node"]["id"], e["node"]["rank"]) for e in moderator_view["entries"]["edges"]] == [
-        (top["id"], None),
-        (second["id"], 1),
-        (third["id"], 2),
-    ]
-    clock.travel(timedelta(days=3))
-    assert (await finalize(api, contest["id"]))["errors"] == []
-    winners = (await read_contest(api, contest["id"]))["winners"]
-    assert [(w["id"], w["rank"], w["prize"]["title"]) for w in winners] == [
-        (second["id"], 1, "一等奖"),
-        (third["id"], 2, "二等奖"),
-    ]
-    hidden = await ContestEntry.get(id=pk_of(top["id"]))
-    assert (hidden.final_rank, hidden.prize_id, hidden.final_score) == (None, None, None)
-    assert not await PointTransaction.filter(
-        reason=PointReason.CONTEST_PRIZE, member__mall_user_id="alice"
-    ).exists()
 
 
 # ---------------------------------------------------------------- lists

@@ -1,125 +1,30 @@
-"""Rewards (积分兑换): the catalogue admins keep, members' redemptions with their points,
-stock and idempotency keys (exact under concurrency), the `redemption.created` outbox event,
-the mall's settling (ISSUED, or REFUNDED once) and who may see a redemption."""
+"""Rewards (积分兑换): the catalogue admins keep, and members' redemptions with their points,
+stock and idempotency keys, with the `redemption.created` outbox event."""
 
 from __future__ import annotations
 
 import pytest
-from tortoise.functions import Sum
 
 from mallforum.ids import encode_id
-from models import (
-    Member,
-    MemberStatus,
-    OutboxEvent,
-    PointReason,
-    PointTransaction,
-    Redemption,
-    RewardItem,
+from models import Member, MemberStatus, PointReason, Redemption, RewardItem
+from tests.forum import ADMIN, CALLERS, pk_of, promote
+from tests.growth.reward_steps import (
+    HISTORY,
+    ITEM_NODE,
+    ITEMS,
+    MY_REDEMPTIONS,
+    REDEMPTION_NODE,
+    balance,
+    codes,
+    gift,
+    join,
+    redeemed,
+    redemption_events,
+    rows_of,
+    stock_of,
+    update_item,
 )
-from tests.forum import ADMIN, CALLERS, MODERATOR, SERVICE, concurrently, pk_of, promote
-from tests.growth.steps import (
-    ADMIN_ROLES,
-    ITEM_FIELDS,
-    REDEEM,
-    attempt_create,
-    create_item,
-    redeem,
-)
-
-UPDATE_ITEM = f"""
-mutation($input: UpdateRewardItemInput!) {{
-  updateRewardItem(input: $input) {{ item {{ {ITEM_FIELDS} }} errors {{ field code message }} }}
-}}"""
-SETTLE = """
-mutation($id: ID!, $issued: Boolean!) {
-  settleRedemption(redemptionId: $id, issued: $issued) {
-    redemption { id costPoints status }
-    errors { field code message }
-  }
-}"""
-ITEMS = """
-query($first: Int, $after: String) {
-  rewardItems(first: $first, after: $after) {
-    totalCount
-    edges { node { id name active } }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
-MY_REDEMPTIONS = """
-{ viewerRedemptions { totalCount edges { node { id costPoints status item { id } } } } }"""
-HISTORY = "{ pointHistory { edges { node { delta reason balanceAfter } } } }"
-REDEMPTION_NODE = """
-query($id: ID!) { node(id: $id) { ... on Redemption { id costPoints status item { id } } } }"""
-
-ITEM_NODE = "query($id: ID!) { node(id: $id) { ... on RewardItem { id active } } }"
-
-SERVICE_ROLES = ("service",)
-
-
-# ---------------------------------------------------------------- helpers
-
-
-def gift(api) -> int:
-    """The welcome gift's points: every member's balance before spending."""
-    return api.settings.earning(PointReason.WELCOME_GIFT).points
-
-
-async def update_item(api, item_id, as_=ADMIN, roles=ADMIN_ROLES, **fields) -> dict:
-    variables = {"input": {"id": item_id, **fields}}
-    return (await api(UPDATE_ITEM, variables, as_=as_, roles=roles))["updateRewardItem"]
-
-
-async def settle(api, redemption_id, issued, as_=SERVICE, roles=SERVICE_ROLES) -> dict:
-    variables = {"id": redemption_id, "issued": issued}
-    return (await api(SETTLE, variables, as_=as_, roles=roles))["settleRedemption"]
-
-
-def codes(answer: dict) -> list[tuple[str, list[str] | None]]:
-    return [(e["code"], e["field"]) for e in answer["errors"]]
-
-
-async def join(api, *subs: str) -> None:
-    """Provision members (with their welcome gift) before a test measures their balance."""
-    for sub in subs:
-        await api("{ viewer { id } }", as_=sub)
-
-
-async def balance(sub: str) -> int:
-    return (await Member.get(mall_user_id=sub)).points
-
-
-async def ledger_sum(sub: str) -> int:
-    member = await Member.get(mall_user_id=sub)
-    total = (
-        await PointTransaction.filter(member_id=member.pk)
-        .annotate(total=Sum("delta"))
-        .first()
-        .values("total")
-    )
-    return int(total["total"] or 0)
-
-
-async def rows_of(sub: str, reason: PointReason) -> list[PointTransaction]:
-    member = await Member.get(mall_user_id=sub)
-    return await PointTransaction.filter(member_id=member.pk, reason=reason)
-
-
-async def stock_of(item: dict) -> int | None:
-    return (await RewardItem.get(id=pk_of(item["id"]))).stock
-
-
-async def redemption_events() -> list[dict]:
-    return [e.payload for e in await OutboxEvent.filter(kind="redemption.created").order_by("id")]
-
-
-async def redeemed(api) -> tuple[dict, dict]:
-    """An item of stock 10 costing 30, and alice's redemption of it."""
-    item = await create_item(api)
-    answer = await redeem(api, item["id"])
-    assert answer["errors"] == [], answer
-    return item, answer["redemption"]
-
+from tests.growth.steps import ADMIN_ROLES, attempt_create, create_item, redeem
 
 # ---------------------------------------------------------------- the catalogue
 
@@ -476,198 +381,3 @@ async def test_banned_members_and_anonymous_callers_cannot_redeem(api):
 async def test_an_unknown_item_is_not_found(api):
     answer = await redeem(api, encode_id("RewardItem", 999_999))
     assert codes(answer) == [("NOT_FOUND", ["itemId"])]
-
-
-# ---------------------------------------------------------------- under concurrency
-
-
-async def test_twenty_members_racing_for_five_units_get_exactly_five(api):
-    members = [f"racer-{n}" for n in range(20)]
-    await join(api, *members)
-    item = await create_item(api, stock=5, costPoints=min(40, gift(api)))
-    cost = item["costPoints"]
-    answers = await concurrently(
-        api.post(REDEEM, {"itemId": item["id"], "key": "go"}, as_=sub) for sub in members
-    )
-    results = [a["redeemReward"] for a in answers]
-    won = {sub for sub, r in zip(members, results, strict=True) if r["errors"] == []}
-    assert len(won) == 5
-    assert sorted(codes(r) for r in results if r["errors"]) == [[("OUT_OF_STOCK", None)]] * 15
-    assert await stock_of(item) == 0
-    assert await Redemption.all().count() == 5
-    assert len(await redemption_events()) == 5
-    for sub in members:
-        expected = gift(api) - cost if sub in won else gift(api)
-        assert await balance(sub) == expected, sub
-        assert await ledger_sum(sub) == expected, sub
-
-
-async def test_ten_concurrent_calls_with_one_key_make_one_redemption(api):
-    await join(api, "alice")
-    item = await create_item(api)
-    answers = await concurrently(
-        api.post(REDEEM, {"itemId": item["id"], "key": "retry"}, as_="alice") for _ in range(10)
-    )
-    results = [a["redeemReward"] for a in answers]
-    assert all(r["errors"] == [] for r in results), results
-    assert len({r["redemption"]["id"] for r in results}) == 1
-    assert await Redemption.all().count() == 1
-    assert await balance("alice") == await ledger_sum("alice") == gift(api) - 30
-    assert await stock_of(item) == 9
-    assert len(await redemption_events()) == 1
-
-
-async def test_one_member_racing_ten_keys_spends_no_more_than_the_balance(api):
-    await join(api, "alice")
-    item = await create_item(api, stock=None, costPoints=30)
-    answers = await concurrently(
-        api.post(REDEEM, {"itemId": item["id"], "key": f"k{n}"}, as_="alice") for n in range(10)
-    )
-    results = [a["redeemReward"] for a in answers]
-    affordable = gift(api) // 30
-    assert sum(r["errors"] == [] for r in results) == affordable
-    refused = [codes(r) for r in results if r["errors"]]
-    assert refused == [[("INSUFFICIENT_POINTS", None)]] * (10 - affordable)
-    assert await balance("alice") == await ledger_sum("alice") == gift(api) - 30 * affordable
-    assert await balance("alice") >= 0
-    assert all(r.balance_after >= 0 for r in await rows_of("alice", PointReason.REDEMPTION))
-    assert len(await redemption_events()) == affordable
-
-
-# ---------------------------------------------------------------- settling
-
-
-async def test_an_issued_redemption_keeps_the_points_spent(api):
-    await join(api, "alice")
-    item, redemption = await redeemed(api)
-    answer = await settle(api, redemption["id"], True)
-    assert answer["errors"] == []
-    assert answer["redemption"] == {"id": redemption["id"], "costPoints": 30, "status": "ISSUED"}
-    stored = await Redemption.get(id=pk_of(redemption["id"]))
-    assert stored.status == "ISSUED" and stored.settled_at is not None
-    assert await balance("alice") == gift(api) - 30
-    assert await stock_of(item) == 9
-    assert await rows_of("alice", PointReason.REDEMPTION_REFUND) == []
-
-
-async def test_a_refunded_redemption_gives_the_points_and_the_unit_back(api):
-    await join(api, "alice")
-    item, redemption = await redeemed(api)
-    answer = await settle(api, redemption["id"], False)
-    assert answer["errors"] == []
-    assert answer["redemption"]["status"] == "REFUNDED"
-    assert await balance("alice") == await ledger_sum("alice") == gift(api)
-    assert await stock_of(item) == 10
-    refunds = await rows_of("alice", PointReason.REDEMPTION_REFUND)
-    assert [(r.delta, r.balance_after) for r in refunds] == [(30, gift(api))]
-    history = (await api(HISTORY, as_="alice"))["pointHistory"]["edges"]
-    assert history[0]["node"] == {
-        "delta": 30,
-        "reason": "REDEMPTION_REFUND",
-        "balanceAfter": gift(api),
-    }
-    mine = (await api(MY_REDEMPTIONS, as_="alice"))["viewerRedemptions"]["edges"]
-    assert mine[0]["node"]["status"] == "REFUNDED"
-
-
-async def test_settling_the_same_way_again_answers_it_and_refunds_nothing_more(api):
-    await join(api, "alice")
-    item, redemption = await redeemed(api)
-    await settle(api, redemption["id"], False)
-    again = await settle(api, redemption["id"], False)
-    assert again["errors"] == []
-    assert again["redemption"]["status"] == "REFUNDED"
-    assert await balance("alice") == gift(api)
-    assert await stock_of(item) == 10
-    assert len(await rows_of("alice", PointReason.REDEMPTION_REFUND)) == 1
-
-    issued = (await redeem(api, item["id"], key="order-2"))["redemption"]
-    await settle(api, issued["id"], True)
-    again = await settle(api, issued["id"], True)
-    assert again["errors"] == [] and again["redemption"]["status"] == "ISSUED"
-    assert await balance("alice") == gift(api) - 30
-    assert await stock_of(item) == 9
-
-
-async def test_ten_concurrent_refunds_refund_once(api):
-    await join(api, "alice")
-    item, redemption = await redeemed(api)
-    variables = {"id": redemption["id"], "issued": False}
-    answers = await concurrently(
-        api.post(SETTLE, variables, as_=SERVICE, roles=SERVICE_ROLES) for _ in range(10)
-    )
-    results = [a["settleRedemption"] for a in answers]
-    assert all(r["errors"] == [] and r["redemption"]["status"] == "REFUNDED" for r in results)
-    assert len(await rows_of("alice", PointReason.REDEMPTION_REFUND)) == 1
-    assert await balance("alice") == await ledger_sum("alice") == gift(api)
-    assert await stock_of(item) == 10
-
-
-@pytest.mark.parametrize(("first", "then"), [(False, True), (True, False)])
-async def test_settling_the_other_way_afterwards_is_a_conflict(api, first, then):
-    await join(api, "alice")
-    item, redemption = await redeemed(api)
-    await settle(api, redemption["id"], first)
-    points, stock = await balance("alice"), await stock_of(item)
-    answer = await settle(api, redemption["id"], then)
-    assert answer["redemption"] is None
-    assert codes(answer) == [("CONFLICT", None)]
-    assert (await balance("alice"), await stock_of(item)) == (points, stock)
-    status = "REFUNDED" if first is False else "ISSUED"
-    assert (await Redemption.get(id=pk_of(redemption["id"]))).status == status
-
-
-async def test_settling_an_unknown_redemption_is_not_found(api):
-    answer = await settle(api, encode_id("Redemption", 999_999), True)
-    assert codes(answer) == [("NOT_FOUND", ["redemptionId"])]
-
-
-@pytest.mark.parametrize(
-    ("caller", "code"),
-    [
-        ("anonymous", "UNAUTHENTICATED"),
-        ("member", "FORBIDDEN"),
-        ("moderator", "FORBIDDEN"),
-        ("admin", "FORBIDDEN"),
-    ],
-)
-async def test_only_the_service_settles_redemptions(api, caller, code):
-    await join(api, "alice")
-    item, redemption = await redeemed(api)
-    sub, roles = CALLERS[caller]
-    answer = await settle(api, redemption["id"], False, as_=sub, roles=roles)
-    assert answer["redemption"] is None
-    assert codes(answer) == [(code, None)]
-    assert (await Redemption.get(id=pk_of(redemption["id"]))).status == "PENDING"
-    assert await balance("alice") == gift(api) - 30
-    assert await stock_of(item) == 9
-
-
-# ---------------------------------------------------------------- who sees a redemption
-
-
-@pytest.mark.parametrize(
-    ("sub", "roles", "visible"),
-    [
-        ("alice", (), True),
-        (ADMIN, ADMIN_ROLES, True),
-        (SERVICE, SERVICE_ROLES, True),
-        ("bob", (), False),
-        (MODERATOR, ("moderator",), False),
-        (None, (), False),
-    ],
-)
-async def test_a_redemption_is_seen_by_its_member_admins_and_the_service_only(
-    api, sub, roles, visible
-):
-    item, redemption = await redeemed(api)
-    node = (await api(REDEMPTION_NODE, {"id": redemption["id"]}, as_=sub, roles=roles))["node"]
-    if visible:
-        assert node == {
-            "id": redemption["id"],
-            "costPoints": 30,
-            "status": "PENDING",
-            "item": {"id": item["id"]},
-        }
-    else:
-        assert node is None
