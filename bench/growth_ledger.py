@@ -38,9 +38,8 @@ import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from bench.harness import BenchFailure, Report, bench_settings, percentile, run
+from bench.harness import BenchFailure, Client, Report, bench_settings, percentile, run
 from mallforum.app import create_app
-from mallforum.auth import mint_token
 from mallforum.ids import encode_id, parse_id
 from mallforum.settings import Settings
 from models import PointReason
@@ -82,39 +81,6 @@ def figures(label: str, latencies_ms: Sequence[float], seconds: float | None = N
 
 def member_sub(k: int) -> str:
     return f"bench-member-{k}"
-
-
-class Client:
-    """POSTs to /graphql as a caller, never more than `concurrency` requests in flight."""
-
-    def __init__(self, http: httpx.AsyncClient, settings: Settings, concurrency: int) -> None:
-        self.http = http
-        self.settings = settings
-        self.gate = asyncio.Semaphore(concurrency)
-        self.tokens: dict[str, str] = {}
-
-    def token(self, sub: str, *roles: str) -> str:
-        if sub not in self.tokens:  # signed once, before the timed phases
-            self.tokens[sub] = mint_token(self.settings, sub, roles, sub)
-        return self.tokens[sub]
-
-    async def call(
-        self, query: str, variables: dict[str, Any], sub: str
-    ) -> tuple[dict[str, Any], float]:
-        """The answer's `data`, and the request's latency in ms (from when a slot was free)."""
-        headers = {"Authorization": f"Bearer {self.token(sub)}"}
-        async with self.gate:
-            started = time.perf_counter()
-            response = await self.http.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=headers
-            )
-            elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            raise BenchFailure(f"{sub}: HTTP {response.status_code}: {response.text[:500]}")
-        body = response.json()
-        if body.get("errors"):
-            raise BenchFailure(f"{sub}: {body['errors']}")
-        return body["data"], elapsed
 
 
 Request = tuple[str, dict[str, Any], str]  # query, variables, caller's sub

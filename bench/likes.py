@@ -31,16 +31,14 @@ import random
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
 import httpx
 from asgi_lifespan import LifespanManager
 
-from bench.harness import BenchFailure, Report, bench_settings, percentile, run
+from bench.harness import BenchFailure, Client, Report, bench_settings, percentile, run
 from mallforum import missed_writes
 from mallforum.app import create_app
-from mallforum.auth import mint_token
 from mallforum.ids import parse_id
 from mallforum.redis_store import RedisStore
 from mallforum.settings import Settings
@@ -79,43 +77,6 @@ def pk_of(global_id: str) -> int:
     if parsed is None:
         raise BenchFailure(f"not a global ID: {global_id}")
     return parsed[1]
-
-
-class Client:
-    """POSTs to /graphql as a caller, never more than `concurrency` requests in flight."""
-
-    def __init__(self, http: httpx.AsyncClient, settings: Settings, concurrency: int) -> None:
-        self.http = http
-        self.settings = settings
-        self.gate = asyncio.Semaphore(concurrency)
-        self.tokens: dict[str, str] = {}
-
-    def token(self, sub: str, *roles: str) -> str:
-        if sub not in self.tokens:  # signed once, before the timed phases
-            self.tokens[sub] = mint_token(self.settings, sub, roles, sub)
-        return self.tokens[sub]
-
-    async def call(
-        self, query: str, variables: dict[str, Any], sub: str | None, *roles: str
-    ) -> tuple[dict[str, Any], float]:
-        """The answer's `data`, and the request's latency in ms (from when a slot was free)."""
-        headers = {"Authorization": f"Bearer {self.token(sub, *roles)}"} if sub else {}
-        async with self.gate:
-            started = time.perf_counter()
-            response = await self.http.post(
-                "/graphql", json={"query": query, "variables": variables}, headers=headers
-            )
-            elapsed = (time.perf_counter() - started) * 1000
-        if response.status_code != 200:
-            raise BenchFailure(f"{sub}: HTTP {response.status_code}: {response.text[:500]}")
-        body = response.json()
-        if body.get("errors"):
-            raise BenchFailure(f"{sub}: {body['errors']}")
-        data = body["data"]
-        payload = next(iter(data.values()))
-        if isinstance(payload, dict) and payload.get("errors"):
-            raise BenchFailure(f"{sub}: {payload['errors']}")
-        return data, elapsed
 
 
 async def timed(client: Client, label: str, calls: Sequence[tuple[str, str, str]]) -> None:
@@ -222,7 +183,7 @@ async def bench(settings: Settings, member_count: int, topics: int) -> int:
         async with httpx.AsyncClient(
             transport=transport, base_url="http://mallforum.bench", timeout=120
         ) as http:
-            client = Client(http, settings, member_count)
+            client = Client(http, settings, member_count, payload_errors_fail=True)
             board, topic_ids = await set_up(client, members, topics)
             expected = await drive(client, members, topic_ids)
         print()

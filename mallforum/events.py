@@ -20,9 +20,8 @@ from typing import Any
 
 import orjson
 from redis.asyncio.client import PubSub
-from redis.exceptions import RedisError
 
-from mallforum.redis_store import RedisStore
+from mallforum.redis_store import REDIS_FAILURES, RedisStore
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ async def publish(redis: RedisStore, channel: str, message: dict[str, Any]) -> N
     """Announce an event; call after the change commits. Never fails the write."""
     try:
         await redis.client.publish(channel, orjson.dumps(message))
-    except (RedisError, OSError) as error:
+    except REDIS_FAILURES as error:
         log.warning("event on %s not published: Redis did not answer (%s)", channel, error)
 
 
@@ -92,14 +91,14 @@ class EventHub:
             readers.discard(queue)
             if not readers:
                 self._queues.pop(channel, None)
-                with contextlib.suppress(RedisError, OSError):
+                with contextlib.suppress(*REDIS_FAILURES):
                     if self._pubsub is not None:
                         await self._pubsub.unsubscribe(channel)
 
     async def _subscribe(self, channel: str) -> None:
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read(), name="event-hub")
-        with contextlib.suppress(RedisError, OSError):  # the reader subscribes on reconnect
+        with contextlib.suppress(*REDIS_FAILURES):  # the reader subscribes on reconnect
             if self._pubsub is not None:
                 await self._pubsub.subscribe(channel)
 
@@ -113,12 +112,12 @@ class EventHub:
                     message = await self._pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._deliver(message["channel"].decode(), message["data"])
-            except (RedisError, OSError) as error:
+            except REDIS_FAILURES as error:
                 log.warning("event hub lost Redis (%s); retrying", error)
                 await asyncio.sleep(RETRY_SECONDS)
             finally:
                 if self._pubsub is not None:
-                    with contextlib.suppress(RedisError, OSError):
+                    with contextlib.suppress(*REDIS_FAILURES):
                         await self._pubsub.aclose()
                     self._pubsub = None
 

@@ -195,7 +195,7 @@ class RedisStore:
     async def answers(self) -> bool:
         try:
             return bool(await self.client.ping())
-        except (RedisError, OSError):
+        except REDIS_FAILURES:
             return False
 
     async def close(self) -> None:
