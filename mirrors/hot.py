@@ -159,14 +159,14 @@ class HotRebuild:
 async def rebuild(redis: RedisStore, board_id: int, force: bool = False) -> bool:
     """Write the board's HOT set from its listing rows, unless it is complete already (or
     `force`); False when another reader is at it."""
-    rebuild = HotRebuild(redis, board_id)
-    begun = await rebuild.begin(force)
+    build = HotRebuild(redis, board_id)
+    begun = await build.begin(force)
     if begun != 1:
         return begun == 2
     try:
-        return await rebuild.write(await rebuild.read())
+        return await build.write(await build.read())
     except BaseException:
-        await rebuild.abandon()
+        await build.abandon()
         raise
 
 

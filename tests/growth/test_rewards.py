@@ -85,6 +85,7 @@ async def test_every_invalid_field_of_a_new_item_is_reported_at_once_and_nothing
         ({"name": "   "}, "name"),
         ({"minLevel": -1}, "minLevel"),
         ({"mallRewardCode": "   "}, "mallRewardCode"),
+        ({"requiredPrivilege": "P" * 33}, "requiredPrivilege"),  # longer than its column
     ],
 )
 async def test_a_bad_field_of_a_new_item_is_invalid_and_stores_nothing(api, fields, field):
