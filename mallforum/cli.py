@@ -5,10 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 from mallforum import database
 from mallforum.auth import ROLES, mint_token
+from mallforum.metrics import MULTIPROCESS_DIRECTORY
 from mallforum.settings import get_settings
 
 
@@ -23,6 +27,8 @@ def _serve(args: argparse.Namespace) -> None:
             sys.exit("The embedded database serves one process; set MALLFORUM_DATABASE_URL.")
     if args.demo:
         _seed(args)
+    if args.workers > 1:
+        _share_metrics()
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
     print(f"mallforum: the GraphQL console is at http://{host}:{args.port}/graphql", flush=True)
     if settings.uses_embedded_database:
@@ -42,6 +48,19 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
     )
+
+
+def _share_metrics() -> None:
+    """Several workers: prometheus_client's multiprocess mode, so that /metrics adds up every
+    worker's. Its files go to PROMETHEUS_MULTIPROC_DIR (emptied of an earlier run's), or to
+    a fresh temporary directory."""
+    directory = os.environ.get(MULTIPROCESS_DIRECTORY)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ[MULTIPROCESS_DIRECTORY] = tempfile.mkdtemp(prefix="mallforum-metrics-")
 
 
 def _migrate(args: argparse.Namespace) -> None:

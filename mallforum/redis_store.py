@@ -8,17 +8,22 @@ multi-key commands share in a `{hash tag}` so the names are Redis Cluster safe.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import date
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
+from mallforum import metrics
 from mallforum.settings import Settings
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Topics' view counters are spread over this many hash tags (Redis Cluster slots).
 VIEW_SHARDS = 16
@@ -152,6 +157,16 @@ class RedisKeys:
         """The sorted set a rebuild writes; renamed over the leaderboard when complete."""
         return f"{self.leaderboard(kind, scope, period)}:draft:{token}"
 
+    def persisted_texts(self) -> str:
+        """Hash SHA-256 → query text: the automatic persisted queries (mallforum.persisted).
+        Shares its tag with `persisted_used`: one script writes both."""
+        return f"{self.prefix}:apq:{{apq}}:texts"
+
+    def persisted_used(self) -> str:
+        """Sorted set of the persisted queries' hashes by when each was last registered or
+        read (ms): beyond MALLFORUM_APQ_MAX_ENTRIES the oldest are dropped with their text."""
+        return f"{self.prefix}:apq:{{apq}}:used"
+
     def reconcile_lock(self) -> str:
         """Held (SET NX EX) by the one process rebuilding Redis from PostgreSQL after an
         outage (`mallforum.reconcile`)."""
@@ -166,6 +181,24 @@ class RedisKeys:
 #: The store of the request being served, for writes deep inside a transaction (the points
 #: ledger) that schedule Redis updates without a Context at hand. Set with each Context.
 serving: ContextVar[RedisStore | None] = ContextVar("serving_redis_store", default=None)
+
+
+class CountedRetry(Retry):
+    """redis-py's retry policy, counting every failed attempt (`mallforum_redis_failures`):
+    every command, pipeline, script, pub/sub read and connection passes through it."""
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[T]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        async def counted(error: Exception, *failures: int) -> Any:
+            metrics.REDIS_FAILURES.labels(type(error).__name__).inc()
+            return await fail(error, *failures)
+
+        return await super().call_with_retry(do, counted, is_retryable, with_failure_count)
 
 
 class RedisStore:
@@ -190,7 +223,7 @@ class RedisStore:
             url,
             socket_connect_timeout=0.5,
             socket_timeout=2,
-            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+            retry=CountedRetry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         )
         return cls(client, prefix)
 
