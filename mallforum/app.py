@@ -91,7 +91,7 @@ class GraphQLView(GraphQL):
 
     graphql_transport_ws_handler_class = TransportWSHandler  # type: ignore[assignment]
 
-    def __init__(self, settings: Settings, state: dict, persisted: PersistedQueries) -> None:
+    def __init__(self, settings: Settings, state: dict) -> None:
         super().__init__(
             build_schema(mask_errors=settings.env != "development"),
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
@@ -99,7 +99,6 @@ class GraphQLView(GraphQL):
         )
         self.settings = settings
         self.state = state
-        self.persisted = persisted
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,7 +183,7 @@ class GraphQLView(GraphQL):
         self, context: Context, query: str | None, extensions: dict[str, Any] | None
     ) -> str | None:
         """The text a `subscribe` message runs (persisted queries and trusted documents)."""
-        text, _ = await self.persisted.text_to_run(
+        text, _ = await self.state["persisted"].text_to_run(
             self.state["redis"], query, extensions, _staff(context.principal)
         )
         return text
@@ -209,9 +208,9 @@ class GraphQLView(GraphQL):
     ) -> ExecutionResult:
         started = time.perf_counter()
         operation = metrics.operation_label(request_data.operation_name)
-        redis = self.state["redis"]
+        redis, persisted = self.state["redis"], self.state["persisted"]
         try:
-            text, to_register = await self.persisted.text_to_run(
+            text, to_register = await persisted.text_to_run(
                 redis, request_data.query, request_data.extensions, _staff(context.principal)
             )
         except PersistedQueryError as refused:
@@ -243,7 +242,7 @@ class GraphQLView(GraphQL):
         else:
             outcome = "error" if result.errors else "ok"
             if to_register and text is not None:
-                await self.persisted.register(redis, to_register, text)
+                await persisted.register(redis, to_register, text)
         metrics.GRAPHQL_REQUESTS.labels(operation, outcome).inc()
         metrics.GRAPHQL_DURATION.labels(operation).observe(time.perf_counter() - started)
         return result
@@ -290,7 +289,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             trusted = load_trusted_documents(settings.trusted_documents)
         except (OSError, ValueError) as error:
             raise RuntimeError(f"MALLFORUM_TRUSTED_DOCUMENTS: {error}") from error
-    persisted = PersistedQueries(settings.apq_max_entries, settings.apq_max_bytes, trusted)
+    state["persisted"] = PersistedQueries(settings.apq_max_entries, settings.apq_max_bytes, trusted)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -353,7 +352,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers={"X-Request-ID": identifier, "Cache-Control": NO_STORE},
         )
 
-    view = GraphQLView(settings, state, persisted)
+    view = GraphQLView(settings, state)
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
@@ -381,5 +380,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         exception_handlers={500: internal_error},
         lifespan=lifespan,
     )
-    app.state.services = state  # Redis, the word rules and the pipeline, once started
+    app.state.services = state  # persisted queries; Redis, word rules, pipeline once started
     return app
