@@ -26,6 +26,7 @@ from starlette_compress import CompressMiddleware, add_compress_type
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData, process_result
+from strawberry.http.types import HTTPMethod
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
@@ -207,18 +208,35 @@ class GraphQLView(GraphQL):
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
         started = time.perf_counter()
-        operation = metrics.operation_label(request_data.operation_name)
+        name = request_data.operation_name or metrics.operation_name_in(request_data.query)
+        operation = metrics.operation_label(name)
+        outcome = "invalid"
+        try:
+            result = await self._execute(request_adapter.method, context, root_value, request_data)
+            if not failed_before_execution(result):
+                outcome = "error" if result.errors else "ok"
+            return result
+        finally:
+            metrics.GRAPHQL_REQUESTS.labels(operation, outcome).inc()
+            metrics.GRAPHQL_DURATION.labels(operation).observe(time.perf_counter() - started)
+
+    async def _execute(
+        self,
+        method: HTTPMethod,
+        context: Context,
+        root_value: Any,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
         redis, persisted = self.state["redis"], self.state["persisted"]
         try:
             text, to_register = await persisted.text_to_run(
                 redis, request_data.query, request_data.extensions, _staff(context.principal)
             )
         except PersistedQueryError as refused:
-            sub_response.status_code = refused.status
-            metrics.GRAPHQL_REQUESTS.labels(operation, "invalid").inc()
+            assert context.response is not None
+            context.response.status_code = refused.status
             error = GraphQLError(refused.message, extensions={"code": refused.code})
             return PreExecutionError(data=None, errors=[error])
-        method = request_adapter.method
         try:
             result = await self.schema.execute(
                 text,
@@ -237,14 +255,8 @@ class GraphQLView(GraphQL):
             raise Refused(400, error.as_http_error_reason()) from None
         except MissingQueryError:
             raise Refused(400, "No GraphQL query found in the request") from None
-        if failed_before_execution(result):
-            outcome = "invalid"
-        else:
-            outcome = "error" if result.errors else "ok"
-            if to_register and text is not None:
-                await persisted.register(redis, to_register, text)
-        metrics.GRAPHQL_REQUESTS.labels(operation, outcome).inc()
-        metrics.GRAPHQL_DURATION.labels(operation).observe(time.perf_counter() - started)
+        if to_register and text is not None and not failed_before_execution(result):
+            await persisted.register(redis, to_register, text)
         return result
 
     async def process_result(

@@ -120,6 +120,8 @@ SUBSCRIPTIONS = Gauge(
 )
 
 _OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+#: The name of a document's first operation, after any comments and blank lines.
+_FIRST_OPERATION = re.compile(r"(?:\s|,|#[^\n]*)*(?:query|mutation|subscription)\s+([A-Za-z_]\w*)")
 _operation_names: set[str] = set()
 
 
@@ -134,6 +136,12 @@ def operation_label(name: object) -> str:
             return "other"
         _operation_names.add(name)
     return name
+
+
+def operation_name_in(text: object) -> str | None:
+    """The operation name written in a document, for requests that send none apart."""
+    found = _FIRST_OPERATION.match(text) if isinstance(text, str) else None
+    return found.group(1) if found else None
 
 
 def multiprocess_enabled() -> bool:
