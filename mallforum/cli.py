@@ -12,7 +12,6 @@ from pathlib import Path
 
 from mallforum import database
 from mallforum.auth import ROLES, mint_token
-from mallforum.metrics import MULTIPROCESS_DIRECTORY
 from mallforum.settings import get_settings
 
 
@@ -25,10 +24,10 @@ def _serve(args: argparse.Namespace) -> None:
         asyncio.run(database.migrate(settings))
         if args.workers > 1:
             sys.exit("The embedded database serves one process; set MALLFORUM_DATABASE_URL.")
-    if args.demo:
-        _seed(args)
     if args.workers > 1:
         _share_metrics()
+    if args.demo:
+        _seed(args)
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
     print(f"mallforum: the GraphQL console is at http://{host}:{args.port}/graphql", flush=True)
     if settings.uses_embedded_database:
@@ -50,10 +49,14 @@ def _serve(args: argparse.Namespace) -> None:
     )
 
 
+#: Where prometheus_client's multiprocess mode keeps each worker's values (mallforum.metrics).
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
 def _share_metrics() -> None:
     """Several workers: prometheus_client's multiprocess mode, so that /metrics adds up every
     worker's. Its files go to PROMETHEUS_MULTIPROC_DIR (emptied of an earlier run's), or to
-    a fresh temporary directory."""
+    a fresh temporary directory. Set before prometheus_client is first imported."""
     directory = os.environ.get(MULTIPROCESS_DIRECTORY)
     if directory:
         Path(directory).mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ from prometheus_client import (
 
 log = logging.getLogger(__name__)
 
-MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus_client on import
 MAX_OPERATION_NAMES = 200
 SAMPLE_SECONDS = 10.0
 

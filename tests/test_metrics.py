@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 
+import httpx
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from mallforum import outbox
+from mallforum.metrics import MULTIPROCESS_DIRECTORY
 from mallforum.redis_store import RedisStore
 from tests.forum import create_board, create_topic
 from tests.moderation_steps import moderate
-from tests.servers import serving
+from tests.servers import free_port, serving
 
 Samples = dict[tuple[str, frozenset], float]
 
@@ -114,3 +118,63 @@ async def test_client_chosen_operation_names_are_bounded_labels(client):
     assert value(
         after, "mallforum_graphql_requests_total", operation="other", outcome="invalid"
     ) > value(before, "mallforum_graphql_requests_total", operation="other", outcome="invalid")
+
+
+async def test_several_workers_add_up_their_metrics(settings, tmp_path):
+    """`serve --workers 2`: whichever worker answers /metrics counts every worker's requests."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLFORUM_")} | {
+        "MALLFORUM_DATABASE_URL": settings.database_url or "",
+        "MALLFORUM_REDIS_URL": settings.redis_url or "",
+        "MALLFORUM_REDIS_PREFIX": settings.redis_prefix,
+        "MALLFORUM_JWT_SECRET": settings.effective_jwt_secret,
+        MULTIPROCESS_DIRECTORY: str(tmp_path / "metrics"),
+    }
+    port = free_port()
+    server = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "mallforum",
+        "serve",
+        "--workers",
+        "2",
+        "--port",
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    totals = []
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            async with asyncio.timeout(60):
+                while True:
+                    try:
+                        if (await http.get("/readyz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.3)
+
+        async def counted() -> None:  # a connection each, at once, so both workers take some
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                await http.post("/graphql", json={"query": "query Counted { boards { slug } }"})
+
+        await asyncio.gather(*(counted() for _ in range(20)))
+        for _ in range(4):
+            async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+                text = (await http.get("/metrics")).text
+            totals.append(
+                sum(
+                    sample.value
+                    for family in text_string_to_metric_families(text)
+                    for sample in family.samples
+                    if sample.name == "mallforum_graphql_requests_total"
+                    and sample.labels.get("operation") == "Counted"
+                )
+            )
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 30)
+    workers = {f.name for f in (tmp_path / "metrics").glob("counter_*.db")}
+    assert totals == [20, 20, 20, 20]
+    assert len(workers) == 2, workers  # both workers counted some
