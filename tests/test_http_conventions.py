@@ -250,8 +250,19 @@ def test_the_vendored_console_files_are_the_published_ones_with_their_licences()
         assert "MIT License" in (vendor / package / "LICENSE").read_text()
 
 
-async def test_the_console_script_sends_the_header_editors_token_and_has_moderator_tabs(client):
-    script = (await client.get("/console/console.js")).text
+def test_the_consoles_example_operations_are_valid_against_the_schema():
+    from graphql import parse, validate
+
+    from schema.schema import build_schema
+
+    script = (DIRECTORY / "console.js").read_text(encoding="utf-8")
     assert "subscriptionUrl" in script and "createFetcher" in script
-    for operation in ("moderationQueue", "decideModerationCase", "upsertWordRule", "topicActivity"):
-        assert operation in script
+    operations = re.findall(r"= `(.*?)`;", script, re.DOTALL)
+    names = {
+        re.search(r"^(query|mutation|subscription) (\w+)", o, re.M).group(2) for o in operations
+    }
+    assert names == {"Boards", "ModerationQueue", "DecideCase", "WordRule", "TopicActivity"}
+    schema = build_schema()._schema
+    for operation in operations:
+        text = operation.replace("\\`", "`")
+        assert validate(schema, parse(text)) == [], text
