@@ -2,7 +2,7 @@
 
 HS256 with `MALLFORUM_JWT_SECRET`, or RS256 with the PEM `MALLFORUM_JWT_PUBLIC_KEY` when
 that is set. A request without a token is anonymous; a token that is malformed, badly
-signed or expired is answered 401 before anything runs.
+signed or expired is answered 401 before anything runs (on a WebSocket: closed with 4401).
 """
 
 from __future__ import annotations
@@ -91,8 +91,24 @@ def mint_token(
     return jwt.encode(claims, settings.effective_jwt_secret, algorithm="HS256")
 
 
+def bearer_principal(settings: Settings, value: object, scheme_optional: bool = False) -> Principal:
+    """The caller named by `Bearer <token>` (or, where `scheme_optional`, a bare token)."""
+    if not isinstance(value, str):
+        raise InvalidToken("expected 'Bearer <token>'")
+    scheme, _, token = value.strip().partition(" ")
+    if scheme_optional and not token:
+        scheme, token = "bearer", scheme
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("expected 'Authorization: Bearer <token>'")
+    return decode_token(settings, token.strip())
+
+
 class AuthMiddleware:
-    """Reads `Authorization: Bearer` on /graphql into `scope["state"]["principal"]`."""
+    """Reads `Authorization: Bearer` on /graphql into `scope["state"]["principal"]`.
+
+    A bad token on HTTP is answered 401. On a WebSocket upgrade it is noted as
+    `scope["state"]["auth_error"]`, and the connection is closed with 4401 once open
+    (mallforum.websocket), as the subscription protocol says."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -103,24 +119,22 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").strip()
+        state = scope.setdefault("state", {})
         principal = None
         if header:
-            scheme, _, token = header.partition(" ")
             try:
-                if scheme.lower() != "bearer" or not token.strip():
-                    raise InvalidToken("expected 'Authorization: Bearer <token>'")
-                principal = decode_token(self.settings, token.strip())
+                principal = bearer_principal(self.settings, header)
             except InvalidToken as error:
-                await _refuse(scope, receive, send, str(error))
-                return
-        scope.setdefault("state", {})["principal"] = principal
+                if scope["type"] == "websocket":
+                    state["auth_error"] = str(error)
+                else:
+                    await _refuse(send, str(error))
+                    return
+        state["principal"] = principal
         await self.app(scope, receive, send)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, reason: str) -> None:
-    if scope["type"] == "websocket":
-        await send({"type": "websocket.close", "code": 4401, "reason": "Unauthorized"})
-        return
+async def _refuse(send: Send, reason: str) -> None:
     body = orjson.dumps(
         {
             "errors": [
@@ -135,6 +149,7 @@ async def _refuse(scope: Scope, receive: Receive, send: Send, reason: str) -> No
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"www-authenticate", b'Bearer error="invalid_token"'),
+                (b"cache-control", b"private, no-store"),
                 (b"content-length", str(len(body)).encode()),
             ],
         }

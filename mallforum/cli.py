@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 from mallforum import database
 from mallforum.auth import ROLES, mint_token
@@ -21,6 +24,8 @@ def _serve(args: argparse.Namespace) -> None:
         asyncio.run(database.migrate(settings))
         if args.workers > 1:
             sys.exit("The embedded database serves one process; set MALLFORUM_DATABASE_URL.")
+    if args.workers > 1:
+        _share_metrics()
     if args.demo:
         _seed(args)
     host = "localhost" if args.host in ("127.0.0.1", "0.0.0.0") else args.host
@@ -42,6 +47,23 @@ def _serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         log_level="info",
     )
+
+
+#: Where prometheus_client's multiprocess mode keeps each worker's values (mallforum.metrics).
+MULTIPROCESS_DIRECTORY = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _share_metrics() -> None:
+    """Several workers: prometheus_client's multiprocess mode, so that /metrics adds up every
+    worker's. Its files go to PROMETHEUS_MULTIPROC_DIR (emptied of an earlier run's), or to
+    a fresh temporary directory. Set before prometheus_client is first imported."""
+    directory = os.environ.get(MULTIPROCESS_DIRECTORY)
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for stale in Path(directory).glob("*.db"):
+            stale.unlink()
+    else:
+        os.environ[MULTIPROCESS_DIRECTORY] = tempfile.mkdtemp(prefix="mallforum-metrics-")
 
 
 def _migrate(args: argparse.Namespace) -> None:

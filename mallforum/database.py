@@ -93,3 +93,16 @@ async def database_answers() -> bool:
     except Exception:
         return False
     return True
+
+
+def pool_sizes() -> tuple[int, int, int] | None:
+    """The PostgreSQL pool's connections (in use, idle, its maximum); None without a pool
+    (the embedded database, or before start-up)."""
+    try:
+        pool = getattr(Tortoise.get_connection("default"), "_pool", None)
+    except Exception:
+        return None
+    if pool is None:
+        return None
+    size, idle = pool.get_size(), pool.get_idle_size()
+    return size - idle, idle, pool.get_max_size()

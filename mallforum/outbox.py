@@ -50,6 +50,16 @@ async def emit(kind: str, data: dict[str, Any]) -> OutboxEvent:
     )
 
 
+async def backlog() -> tuple[int, timedelta | None]:
+    """How many events wait for delivery, and how long the oldest has waited."""
+    waiting = OutboxEvent.filter(delivered_at=None)
+    count = await waiting.count()
+    if not count:
+        return 0, None
+    oldest = await waiting.order_by("created_at").first()
+    return count, (now() - oldest.created_at) if oldest else None
+
+
 def signature(secret: str, timestamp: str, body: bytes) -> str:
     digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + digest.hexdigest()

@@ -8,13 +8,16 @@ multi-key commands share in a `{hash tag}` so the names are Redis Cluster safe.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import date
+from typing import Any, TypeVar
 
 import redis.asyncio as redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 
+from mallforum import metrics
 from mallforum.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +25,8 @@ log = logging.getLogger(__name__)
 #: What a Redis call raises when Redis does not answer, or not in time: the callers answer
 #: from PostgreSQL, or note the write as missed for the reconcile.
 REDIS_FAILURES = (RedisError, OSError, TimeoutError)
+
+T = TypeVar("T")
 
 #: Topics' view counters are spread over this many hash tags (Redis Cluster slots).
 VIEW_SHARDS = 16
@@ -155,6 +160,16 @@ class RedisKeys:
         """The sorted set a rebuild writes; renamed over the leaderboard when complete."""
         return f"{self.leaderboard(kind, scope, period)}:draft:{token}"
 
+    def persisted_texts(self) -> str:
+        """Hash SHA-256 → query text: the automatic persisted queries (mallforum.persisted).
+        Shares its tag with `persisted_used`: one script writes both."""
+        return f"{self.prefix}:apq:{{apq}}:texts"
+
+    def persisted_used(self) -> str:
+        """Sorted set of the persisted queries' hashes by when each was last registered or
+        read (ms): beyond MALLFORUM_APQ_MAX_ENTRIES the oldest are dropped with their text."""
+        return f"{self.prefix}:apq:{{apq}}:used"
+
     def reconcile_lock(self) -> str:
         """Held (SET NX PX) by the one process rebuilding Redis from PostgreSQL after an
         outage (`mirrors.reconcile`)."""
@@ -164,6 +179,24 @@ class RedisKeys:
         """When the last such rebuild began (Unix seconds): a process whose missed writes
         all came before it has nothing left to reconcile."""
         return f"{self.prefix}:reconcile:at"
+
+
+class CountedRetry(Retry):
+    """redis-py's retry policy, counting every failed attempt (`mallforum_redis_failures`):
+    every command, pipeline, script, pub/sub read and connection passes through it."""
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[T]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> T:
+        async def counted(error: Exception, *failures: int) -> Any:
+            metrics.REDIS_FAILURES.labels(type(error).__name__).inc()
+            return await fail(error, *failures)
+
+        return await super().call_with_retry(do, counted, is_retryable, with_failure_count)
 
 
 class RedisStore:
@@ -188,7 +221,7 @@ class RedisStore:
             url,
             socket_connect_timeout=0.5,
             socket_timeout=2,
-            retry=Retry(ExponentialBackoff(cap=0.05, base=0.01), 1),
+            retry=CountedRetry(ExponentialBackoff(cap=0.05, base=0.01), 1),
         )
         return cls(client, prefix)
 

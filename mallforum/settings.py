@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from strawberry.http.websocket_origin import normalize_allowed_origins
 
 from mallforum import clock
 from mallforum.growth_rules import (
@@ -86,11 +87,32 @@ class Settings(BaseSettings):
     view_flush_seconds: float = Field(default=5.0, ge=0)
     #: The moderation pipeline, in order (`MALLFORUM_MODERATION_HOOKS`, a JSON list).
     moderation_hooks: list[HookSpec] = DEFAULT_HOOKS
+    #: Origins of the mall's web apps that may call the API from a browser (CORS) and open
+    #: its WebSocket (`MALLFORUM_CORS_ORIGINS`, a JSON list such as `["https://m.mall.cn"]`).
+    cors_origins: list[str] = []
+    #: Whether those origins may send credentials (cookies); tokens travel in a header.
+    cors_credentials: bool = False
+    #: Trusted documents: a manifest (JSON) or a directory of `.graphql` files. When set, only
+    #: those documents run, by hash or by text; moderators', admins' and service tokens may
+    #: send any document (the console).
+    trusted_documents: Path | None = None
+    #: Automatic persisted queries kept in Redis: the least recently used beyond this many are
+    #: dropped (0 turns APQ off); texts longer than `apq_max_bytes` are not kept.
+    apq_max_entries: int = Field(default=2000, ge=0)
+    apq_max_bytes: int = Field(default=16384, gt=0)
+    #: Answers at least this large are compressed (zstd, brotli or gzip, as the client accepts).
+    compress_min_bytes: int = Field(default=1024, ge=0)
 
     @field_validator("levels", mode="before")
     @classmethod
     def _level_list(cls, value: object) -> object:
         return {"levels": value} if isinstance(value, list) else value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        """Written as browsers send `Origin` (lower case, no default port); "*" allows any."""
+        return sorted(normalize_allowed_origins(value))
 
     @field_validator("earnings")
     @classmethod
@@ -156,9 +178,13 @@ class Settings(BaseSettings):
                 missing.append(f"no {clock.OFFSET_VARIABLE} (it moves the clock, for tests)")
             if self.webhook_url and not self.webhook_secret:
                 missing.append("MALLFORUM_WEBHOOK_SECRET (to sign MALLFORUM_WEBHOOK_URL's events)")
+            if "*" in self.cors_origins:
+                missing.append("MALLFORUM_CORS_ORIGINS naming the mall's origins, not '*'")
             if missing:
                 raise RuntimeError("MALLFORUM_ENV=production needs " + ", ".join(missing))
-        elif not self.jwt_secret and not self.jwt_public_key:
+        if self.cors_credentials and "*" in self.cors_origins:
+            raise RuntimeError("MALLFORUM_CORS_CREDENTIALS needs origins named, not '*'")
+        if not self.is_production and not self.jwt_secret and not self.jwt_public_key:
             log.warning("MALLFORUM_JWT_SECRET is not set: using the development secret")
 
 

@@ -35,6 +35,8 @@ class Context:
     request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     #: This process's subscriptions to live events; None where nothing subscribes (the seed).
     events: EventHub | None = None
+    #: A WebSocket's `connection_init` payload (its token signs the connection in).
+    connection_params: dict | None = None
 
     @property
     def is_moderator(self) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from mallforum import metrics
 from mallforum.clock import now
 from mallforum.errors import ErrorCode, Problem, UserFailure
 from models import (
@@ -68,8 +69,9 @@ async def review(pipeline: Pipeline, kind: str, author: Member, texts: dict[str,
     rejections = await recent_rejections(author) if author.pk is not None else 0
     standing = Standing.of(author, now(), rejections)
     try:
-        return await pipeline.review(ContentDraft(kind, texts, author, standing))
+        verdict = await pipeline.review(ContentDraft(kind, texts, author, standing))
     except RateLimited as limited:
+        metrics.MODERATION_VERDICTS.labels(kind, "rate_limited").inc()
         seconds = max(1, math.ceil(limited.retry_after))
         raise UserFailure(
             [
@@ -80,6 +82,8 @@ async def review(pipeline: Pipeline, kind: str, author: Member, texts: dict[str,
                 )
             ]
         ) from None
+    metrics.MODERATION_VERDICTS.labels(kind, verdict.action.name.lower()).inc()
+    return verdict
 
 
 async def screen(ctx: Context, kind: str, author: Member, texts: dict[str, str]) -> Screened:

@@ -19,7 +19,7 @@ from functools import partial
 
 from tortoise.exceptions import IntegrityError
 
-from mallforum import events
+from mallforum import events, metrics
 from mallforum.clock import now
 from mallforum.errors import ErrorCode, QueryError, UserFailure
 from mallforum.ids import decode_id, encode_id, parse_id
@@ -102,10 +102,15 @@ def require_moderator_to_read(ctx: Context) -> None:
 
 
 async def write_log(actor: Member, action: str, target_gid: str, note: str | None) -> None:
-    """One row of the moderation log, in the caller's transaction."""
+    """One row of the moderation log, in the caller's transaction; counted once it commits."""
     await ModerationLog.create(
         actor_id=actor.pk, action=action, target_id=target_gid, note=note, created_at=now()
     )
+    await after_commit(lambda: _count_action(action))
+
+
+async def _count_action(action: str) -> None:
+    metrics.MODERATION_ACTIONS.labels(action).inc()
 
 
 # ---------------------------------------------------------------- locking content

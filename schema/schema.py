@@ -18,6 +18,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from mallforum import metrics
 from mallforum.errors import QueryError
 from schema.answers import AnswerMutations
 from schema.boards import BoardMutations, BoardQueries
@@ -146,6 +147,10 @@ class MallforumSchema(strawberry.Schema):
         for error in errors:
             if _is_unexpected(error):
                 log.error("request %s: %s", request_id, error, exc_info=error.original_error)
+            if error.path is not None:  # raised while executing, not parsing or validating
+                code = (error.extensions or {}).get("code")
+                unexpected = "UNEXPECTED" if _is_unexpected(error) else "GRAPHQL"
+                metrics.RESOLVER_ERRORS.labels(str(code or unexpected)).inc()
 
 
 def build_schema(mask_errors: bool = True) -> strawberry.Schema:

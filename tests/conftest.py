@@ -38,6 +38,8 @@ from tests.moderation.steps import HoldWord
 from tests.stores import StoreUnavailable, delete_keys, scratch_settings
 
 TEST_SECRET = "mallforum-test-secret-0123456789abcdef"
+#: The mall's web app, whose pages may call the API (CORS) and open its WebSocket.
+MALL_ORIGIN = "https://m.mall.example"
 CLOCK_START_VARIABLE = "MALLFORUM_TEST_CLOCK_START"
 
 
@@ -73,6 +75,7 @@ async def settings(pytestconfig: pytest.Config) -> AsyncIterator[Settings]:
             "test",
             jwt_secret=TEST_SECRET,
             mall_domains=["mall.example"],
+            cors_origins=[MALL_ORIGIN],
             reconcile_check_seconds=0,  # the tests reconcile when they mean to
             view_flush_seconds=0,  # and flush the counted views when they mean to
         ) as run_settings:
